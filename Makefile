@@ -1,0 +1,95 @@
+# hogplane conformance kit: one non-recursive Makefile; each module adds itself
+# through its module.mk. `make V=1` shows full commands, `make SAN=1` builds with
+# AddressSanitizer + UndefinedBehaviorSanitizer into build/san/.
+
+.DEFAULT_GOAL := all
+.SUFFIXES:
+.DELETE_ON_ERROR:
+
+TOP := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+
+ifeq ($(SAN),1)
+BUILD ?= build/san
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+BUILD ?= build
+SANFLAGS :=
+endif
+BIN := $(BUILD)/bin
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+OPT ?= -O2 -g
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+        -Wno-missing-field-initializers -Werror
+CFLAGS ?= $(OPT)
+ALL_CFLAGS = -std=c11 -pthread -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L $(WARN) $(SANFLAGS) \
+             -MMD -MP -I$(TOP)/common $(CFLAGS)
+ALL_LDFLAGS = -pthread $(SANFLAGS) $(LDFLAGS)
+
+ifeq ($(V),1)
+Q :=
+quiet = @:
+else
+Q := @
+quiet = @printf '  %-6s %s\n'
+endif
+
+# pkg-config per package set, run once and only when a rule first needs it (the
+# packages may be installed by this very run): $(call pkg,cflags|libs,NAME,PKGS)
+pkg = $(if $(PC_$(1)_$(2)),,$(eval PC_$(1)_$(2) := $$(shell $(PKG_CONFIG) --$(1) $(3) || echo PKG_CONFIG_FAILED_$(2))))$(PC_$(1)_$(2))
+
+DEPFILES :=
+BINARIES :=
+TESTS :=
+
+# Each module sets PKG_CFLAGS for its objects as a target-specific variable.
+$(BUILD)/obj/%.o: %.c
+	$(quiet) CC $<
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+include common/module.mk
+include tests/module.mk
+
+-include $(DEPFILES)
+
+.PHONY: all test run lint clean deps deps-test deps-lint bench
+
+all: deps $(LIBHOG) $(BINARIES)
+
+deps:
+	@scripts/install-deps build
+
+deps-test:
+	@scripts/install-deps test
+
+deps-lint:
+	@scripts/install-deps lint
+
+# Make the dependencies first, then build with a fresh make so pkg-config sees them.
+test: deps-test
+	@$(MAKE) --no-print-directory test-build
+	@HOG_SRCDIR=$(TOP) VALGRIND=$(VALGRIND) tests/run-unit $(TESTS)
+
+.PHONY: test-build
+test-build: $(LIBHOG) $(BINARIES) $(TESTS)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run
+
+REDOCLY_VERSION := 1.34.21
+REDOCLY := $(BUILD)/tools/node_modules/.bin/redocly
+
+lint: deps-lint $(REDOCLY)
+	$(REDOCLY) lint --config openapi/redocly.yaml openapi/hogplane.yaml
+
+$(REDOCLY):
+	$(quiet) NPM @redocly/cli@$(REDOCLY_VERSION)
+	@mkdir -p $(BUILD)/tools
+	$(Q)npm install --prefix $(BUILD)/tools --no-save --no-package-lock --no-audit --no-fund \
+	    --loglevel=error @redocly/cli@$(REDOCLY_VERSION) >/dev/null
+
+clean:
+	rm -rf build

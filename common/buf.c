@@ -1,0 +1,133 @@
+#include "buf.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xmalloc.h"
+
+void buf_init(struct buf *b)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+}
+
+void buf_release(struct buf *b)
+{
+    free(b->data);
+    buf_init(b);
+}
+
+void buf_reset(struct buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+void buf_grow(struct buf *b, size_t extra)
+{
+    size_t need;
+
+    if (extra > SIZE_MAX - b->len - 1) {
+        fprintf(stderr, "fatal: buffer size overflow\n");
+        abort();
+    }
+    need = b->len + extra + 1;
+    if (need <= b->cap)
+        return;
+    if (b->cap < 64)
+        b->cap = 64;
+    while (b->cap < need)
+        b->cap = b->cap > SIZE_MAX / 2 ? need : b->cap * 2;
+    b->data = xrealloc(b->data, b->cap);
+}
+
+void buf_add(struct buf *b, const void *data, size_t len)
+{
+    buf_grow(b, len);
+    if (len)
+        memcpy(b->data + b->len, data, len);
+    b->len += len;
+    b->data[b->len] = '\0';
+}
+
+void buf_addstr(struct buf *b, const char *s)
+{
+    buf_add(b, s, strlen(s));
+}
+
+void buf_addch(struct buf *b, char c)
+{
+    buf_add(b, &c, 1);
+}
+
+void buf_addf(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    buf_grow(b, 64);
+    va_start(ap, fmt);
+    n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= b->cap - b->len) {
+        buf_grow(b, (size_t)n);
+        va_start(ap, fmt);
+        vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+    }
+    b->len += (size_t)n;
+}
+
+void buf_truncate(struct buf *b, size_t len)
+{
+    if (len < b->len) {
+        b->len = len;
+        b->data[len] = '\0';
+    }
+}
+
+char *buf_detach(struct buf *b, size_t *len)
+{
+    char *s = b->data ? b->data : xstrdup("");
+
+    if (len)
+        *len = b->len;
+    buf_init(b);
+    return s;
+}
+
+const char *buf_cstr(const struct buf *b)
+{
+    return b->data ? b->data : "";
+}
+
+bool str_startswith(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool str_endswith(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+
+    return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+bool mem_equal_ct(const void *a, size_t alen, const void *b, size_t blen)
+{
+    const volatile unsigned char *x = a, *y = b;
+    unsigned char diff = alen != blen;
+    size_t i;
+
+    /* Walk the first operand whole so timing does not reveal a common prefix. */
+    for (i = 0; i < alen; i++)
+        diff |= x[i] ^ (blen ? y[i % blen] : 0);
+    return diff == 0;
+}

@@ -1,0 +1,13 @@
+# common/ -> libhog.a: the shared core (no server or runner knowledge).
+LIBHOG_SRC := $(wildcard common/*.c)
+LIBHOG_OBJ := $(LIBHOG_SRC:%.c=$(BUILD)/obj/%.o)
+LIBHOG := $(BUILD)/lib/libhog.a
+LIBHOG_PKGS := libcjson yaml-0.1 libpcre2-8
+DEPFILES += $(LIBHOG_OBJ:.o=.d)
+
+$(LIBHOG_OBJ): PKG_CFLAGS = $(call pkg,cflags,libhog,$(LIBHOG_PKGS))
+
+$(LIBHOG): $(LIBHOG_OBJ)
+	$(quiet) AR $@
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
