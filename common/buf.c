@@ -44,6 +44,7 @@ void buf_grow(struct buf *b, size_t extra)
     while (b->cap < need)
         b->cap = b->cap > SIZE_MAX / 2 ? need : b->cap * 2;
     b->data = xrealloc(b->data, b->cap);
+    b->data[b->len] = '\0';
 }
 
 void buf_add(struct buf *b, const void *data, size_t len)
@@ -106,6 +107,45 @@ char *buf_detach(struct buf *b, size_t *len)
 const char *buf_cstr(const struct buf *b)
 {
     return b->data ? b->data : "";
+}
+
+int hex_digit_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+bool buf_add_pct_decoded(struct buf *b, const char *s, size_t len, bool plus_is_space)
+{
+    size_t start = b->len, i;
+
+    buf_grow(b, len);
+    for (i = 0; i < len; i++) {
+        int hi, lo;
+
+        if (s[i] == '+' && plus_is_space) {
+            buf_addch(b, ' ');
+            continue;
+        }
+        if (s[i] != '%') {
+            buf_addch(b, s[i]);
+            continue;
+        }
+        hi = i + 2 < len ? hex_digit_value(s[i + 1]) : -1;
+        lo = hi < 0 ? -1 : hex_digit_value(s[i + 2]);
+        if (lo < 0 || (hi | lo) == 0) {
+            buf_truncate(b, start);
+            return false;
+        }
+        buf_addch(b, (char)(hi << 4 | lo));
+        i += 2;
+    }
+    return true;
 }
 
 bool str_startswith(const char *s, const char *prefix)

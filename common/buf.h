@@ -35,6 +35,13 @@ char *buf_detach(struct buf *b, size_t *len);
 /* The contents as a C string, "" when empty; borrowed until the next change. */
 const char *buf_cstr(const struct buf *b);
 
+/* Append the percent-decoded form of len bytes of s ('+' becomes a space when
+ * plus_is_space, as in form data). False, with b unchanged, on a malformed escape or an
+ * encoded NUL (%00), which no caller can hold in a C string. */
+bool buf_add_pct_decoded(struct buf *b, const char *s, size_t len, bool plus_is_space);
+/* The value of a hex digit, or -1. */
+int hex_digit_value(char c);
+
 bool str_startswith(const char *s, const char *prefix);
 bool str_endswith(const char *s, const char *suffix);
 /* Compare two byte strings in time that depends only on their lengths. */

@@ -86,17 +86,6 @@ void jsonptr_append_index(struct buf *b, size_t index)
     buf_addf(b, "/%zu", index);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 enum rc jsonptr_from_fragment(const char *fragment, struct buf *out)
 {
     const char *p = fragment;
@@ -105,19 +94,7 @@ enum rc jsonptr_from_fragment(const char *fragment, struct buf *out)
         p++;
     if (*p && *p != '/')
         return RC_PARSE;
-    for (; *p; p++) {
-        int hi, lo;
-
-        if (*p != '%') {
-            buf_addch(out, *p);
-            continue;
-        }
-        hi = hexval(p[1]);
-        lo = hi < 0 ? -1 : hexval(p[2]);
-        if (lo < 0 || (hi == 0 && lo == 0))
-            return RC_PARSE;
-        buf_addch(out, (char)(hi * 16 + lo));
-        p += 2;
-    }
+    if (!buf_add_pct_decoded(out, p, strlen(p), false))
+        return RC_PARSE;
     return RC_OK;
 }

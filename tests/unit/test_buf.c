@@ -56,6 +56,38 @@ static void test_buf_addf_grows_past_initial_capacity(void **state)
     buf_release(&b);
 }
 
+static void test_buf_grow_alone_leaves_a_valid_empty_string(void **state)
+{
+    struct buf b = BUF_INIT;
+
+    (void)state;
+    buf_grow(&b, 100);
+    assert_non_null(b.data);
+    assert_string_equal(buf_cstr(&b), "");
+    buf_release(&b);
+}
+
+static void test_buf_pct_decoding_refuses_bad_escapes_and_nul(void **state)
+{
+    static const char *const bad[] = { "%", "%2", "a%zz", "%00", "%0", "x%G1" };
+    struct buf b = BUF_INIT;
+    size_t i;
+
+    (void)state;
+    assert_true(buf_add_pct_decoded(&b, "a%2Fb+c%25", 10, false));
+    assert_string_equal(buf_cstr(&b), "a/b+c%");
+    buf_reset(&b);
+    assert_true(buf_add_pct_decoded(&b, "a+b%2b", 6, true));
+    assert_string_equal(buf_cstr(&b), "a b+");
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        buf_reset(&b);
+        buf_addstr(&b, "keep");
+        assert_false(buf_add_pct_decoded(&b, bad[i], strlen(bad[i]), false));
+        assert_string_equal(buf_cstr(&b), "keep");
+    }
+    buf_release(&b);
+}
+
 static void test_buf_detach_hands_over_the_string(void **state)
 {
     struct buf b = BUF_INIT;
@@ -122,6 +154,8 @@ int main(void)
         cmocka_unit_test(test_buf_starts_empty_and_reads_as_empty_string),
         cmocka_unit_test(test_buf_appends_and_stays_nul_terminated),
         cmocka_unit_test(test_buf_addf_grows_past_initial_capacity),
+        cmocka_unit_test(test_buf_grow_alone_leaves_a_valid_empty_string),
+        cmocka_unit_test(test_buf_pct_decoding_refuses_bad_escapes_and_nul),
         cmocka_unit_test(test_buf_detach_hands_over_the_string),
         cmocka_unit_test(test_str_prefix_and_suffix),
         cmocka_unit_test(test_mem_equal_ct_compares_content_and_length),

@@ -1,0 +1,30 @@
+/* problem: RFC 9457 problem+json bodies, the one shape of every error the kit sends over HTTP.
+ * Builds documents only; never writes to a connection and never copies a credential in. */
+#ifndef HOG_PROBLEM_H
+#define HOG_PROBLEM_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#define PROBLEM_CONTENT_TYPE "application/problem+json"
+/* Problem types are this prefix followed by the code ("...#hogbox_not_found"). */
+#define PROBLEM_TYPE_BASE "https://hogland.dev/problems/"
+
+/* A new problem {type, title, status, detail, code} (caller cJSON_Delete); title is the
+ * status's reason phrase, detail is formatted from fmt (NULL for none). */
+cJSON *problem_new(int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Set the request_id extension (copied). */
+void problem_set_request_id(cJSON *problem, const char *request_id);
+/* Append {pointer, detail} to the errors array, creating it on first use (both copied). */
+void problem_add_error(cJSON *problem, const char *pointer, const char *detail);
+
+/* The compact JSON text of problem (caller frees with free()); *len gets its length. */
+char *problem_render(const cJSON *problem, size_t *len);
+
+/* The reason phrase of an HTTP status ("Not Found"), "Unknown Status" for others. */
+const char *http_reason(int status);
+
+#endif
