@@ -222,9 +222,21 @@ static void add_value(cJSON *obj, const struct openapi_param *p, const char *tex
     buf_release(&why);
 }
 
-/* Fill defaults for absent optional parameters and report absent required ones. */
+static bool has_issue(const struct param_issues *issues, size_t from, enum openapi_in in,
+                      const char *name)
+{
+    size_t i;
+
+    for (i = from; i < issues->count; i++)
+        if (issues->items[i].in == in && strcmp(issues->items[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+/* Fill defaults for absent optional parameters and report absent required ones (those
+ * given with a bad value are already reported). */
 static void finish(const struct openapi_op *op, enum openapi_in in, cJSON *obj,
-                   struct param_issues *issues)
+                   struct param_issues *issues, size_t before)
 {
     size_t i;
 
@@ -232,7 +244,8 @@ static void finish(const struct openapi_op *op, enum openapi_in in, cJSON *obj,
         const struct openapi_param *p = &op->params[i];
         const cJSON *def;
 
-        if (p->in != in || cJSON_GetObjectItemCaseSensitive(obj, p->name))
+        if (p->in != in || cJSON_GetObjectItemCaseSensitive(obj, p->name)
+            || has_issue(issues, before, in, p->name))
             continue;
         if (p->required) {
             issue(issues, in, p->name, "is required");
@@ -304,7 +317,7 @@ enum rc params_query(const struct openapi_op *op, const char *query, cJSON **out
     }
     buf_release(&name);
     buf_release(&value);
-    finish(op, OPENAPI_IN_QUERY, obj, issues);
+    finish(op, OPENAPI_IN_QUERY, obj, issues, before);
     return done(obj, before, issues, out);
 }
 
@@ -320,6 +333,6 @@ enum rc params_path(const struct openapi_op *op, const struct openapi_match *m, 
         if (p)
             add_value(obj, p, m->params[i].value, issues);
     }
-    finish(op, OPENAPI_IN_PATH, obj, issues);
+    finish(op, OPENAPI_IN_PATH, obj, issues, before);
     return done(obj, before, issues, out);
 }
