@@ -79,7 +79,7 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/run
 
-REDOCLY_VERSION := 1.34.21
+REDOCLY_VERSION := 1.34.20
 REDOCLY := $(BUILD)/tools/node_modules/.bin/redocly
 
 lint: deps-lint $(REDOCLY)

@@ -44,6 +44,42 @@ const char *http_reason(int status)
     }
 }
 
+/* The code catalogue of openapi/hogplane.yaml (Problem.code): one title per code. */
+static const struct { const char *code, *title; } catalogue[] = {
+    { "invalid_token", "Invalid credential" },
+    { "no_trust_mapping", "No trust mapping" },
+    { "forbidden", "Forbidden" },
+    { "not_found", "Not found" },
+    { "hogbox_not_found", "Hogbox not found" },
+    { "snapshot_not_found", "Snapshot not found" },
+    { "file_not_found", "File not found" },
+    { "method_not_allowed", "Method not allowed" },
+    { "not_acceptable", "Not acceptable" },
+    { "invalid_state", "Invalid state" },
+    { "snapshot_in_use", "Snapshot in use" },
+    { "idempotency_key_reused", "Idempotency key reused" },
+    { "payload_too_large", "Payload too large" },
+    { "unsupported_media_type", "Unsupported media type" },
+    { "malformed_json", "Malformed JSON" },
+    { "invalid_parameter", "Invalid parameter" },
+    { "validation_failed", "Validation failed" },
+    { "quota_exceeded", "Quota exceeded" },
+    { "rate_limited", "Rate limited" },
+    { "internal_error", "Internal error" },
+    { "upstream_unavailable", "Upstream unavailable" },
+    { "unavailable", "Unavailable" },
+};
+
+const char *problem_title(const char *code, int status)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(catalogue) / sizeof(catalogue[0]); i++)
+        if (strcmp(catalogue[i].code, code) == 0)
+            return catalogue[i].title;
+    return http_reason(status);
+}
+
 cJSON *problem_new(int status, const char *code, const char *fmt, ...)
 {
     cJSON *p = cJSON_CreateObject();
@@ -52,7 +88,7 @@ cJSON *problem_new(int status, const char *code, const char *fmt, ...)
     buf_addstr(&type, PROBLEM_TYPE_BASE);
     buf_addstr(&type, code);
     cJSON_AddStringToObject(p, "type", buf_cstr(&type));
-    cJSON_AddStringToObject(p, "title", http_reason(status));
+    cJSON_AddStringToObject(p, "title", problem_title(code, status));
     cJSON_AddNumberToObject(p, "status", status);
     if (fmt) {
         struct buf detail = BUF_INIT;
@@ -86,7 +122,7 @@ void problem_set_request_id(cJSON *problem, const char *request_id)
     cJSON_AddStringToObject(problem, "request_id", request_id);
 }
 
-void problem_add_error(cJSON *problem, const char *pointer, const char *detail)
+static void add_error(cJSON *problem, const char *key, const char *where, const char *detail)
 {
     cJSON *errors = cJSON_GetObjectItemCaseSensitive(problem, "errors");
     cJSON *e;
@@ -96,9 +132,19 @@ void problem_add_error(cJSON *problem, const char *pointer, const char *detail)
         errors = cJSON_AddArrayToObject(problem, "errors");
     }
     e = cJSON_CreateObject();
-    cJSON_AddStringToObject(e, "pointer", pointer);
+    cJSON_AddStringToObject(e, key, where);
     cJSON_AddStringToObject(e, "detail", detail);
     cJSON_AddItemToArray(errors, e);
+}
+
+void problem_add_error(cJSON *problem, const char *pointer, const char *detail)
+{
+    add_error(problem, "pointer", pointer, detail);
+}
+
+void problem_add_param_error(cJSON *problem, const char *parameter, const char *detail)
+{
+    add_error(problem, "parameter", parameter, detail);
 }
 
 char *problem_render(const cJSON *problem, size_t *len)

@@ -31,7 +31,7 @@ static void test_problem_carries_type_title_status_detail_and_code(void **state)
 
     (void)state;
     assert_string_equal(str(p, "type"), PROBLEM_TYPE_BASE "hogbox_not_found");
-    assert_string_equal(str(p, "title"), "Not Found");
+    assert_string_equal(str(p, "title"), "Hogbox not found");
     assert_int_equal(cJSON_GetObjectItemCaseSensitive(p, "status")->valueint, 404);
     assert_string_equal(str(p, "detail"), "no hogbox 'hb_0123'");
     assert_string_equal(str(p, "code"), "hogbox_not_found");
@@ -45,7 +45,7 @@ static void test_problem_without_detail_omits_it(void **state)
 
     (void)state;
     assert_null(cJSON_GetObjectItemCaseSensitive(p, "detail"));
-    assert_string_equal(str(p, "title"), "Internal Server Error");
+    assert_string_equal(str(p, "title"), "Internal error");
     cJSON_Delete(p);
 }
 
@@ -70,10 +70,13 @@ static void test_problem_collects_errors_with_pointers(void **state)
     (void)state;
     problem_add_error(p, "/cpus", "64 is greater than the maximum 8");
     problem_add_error(p, "/labels/a~1b", "is not a string");
+    problem_add_param_error(p, "limit", "'abc' is not an integer");
     problem_set_request_id(p, "req_1");
     problem_set_request_id(p, "req_2");
     errors = cJSON_GetObjectItemCaseSensitive(p, "errors");
-    assert_int_equal(cJSON_GetArraySize(errors), 2);
+    assert_int_equal(cJSON_GetArraySize(errors), 3);
+    assert_string_equal(str(cJSON_GetArrayItem(errors, 2), "parameter"), "limit");
+    assert_null(cJSON_GetObjectItem(cJSON_GetArrayItem(errors, 2), "pointer"));
     e = cJSON_GetArrayItem(errors, 1);
     assert_string_equal(str(e, "pointer"), "/labels/a~1b");
     assert_string_equal(str(e, "detail"), "is not a string");
@@ -99,6 +102,20 @@ static void test_problem_renders_compact_json_that_parses_back(void **state)
     cJSON_Delete(p);
 }
 
+static void test_problem_titles_follow_the_catalogue(void **state)
+{
+    cJSON *p = problem_new(418, "teapot", NULL);
+
+    (void)state;
+    assert_string_equal(problem_title("invalid_state", 409), "Invalid state");
+    assert_string_equal(problem_title("validation_failed", 422), "Validation failed");
+    /* Codes outside the catalogue fall back to the reason phrase. */
+    assert_string_equal(problem_title("whatever", 404), "Not Found");
+    assert_string_equal(str(p, "title"), "Unknown Status");
+    assert_string_equal(str(p, "type"), "urn:hogplane:problem:teapot");
+    cJSON_Delete(p);
+}
+
 static void test_http_reason_knows_the_statuses_the_kit_sends(void **state)
 {
     (void)state;
@@ -117,6 +134,7 @@ int main(void)
         cmocka_unit_test(test_problem_keeps_a_long_detail_whole),
         cmocka_unit_test(test_problem_collects_errors_with_pointers),
         cmocka_unit_test(test_problem_renders_compact_json_that_parses_back),
+        cmocka_unit_test(test_problem_titles_follow_the_catalogue),
         cmocka_unit_test(test_http_reason_knows_the_statuses_the_kit_sends),
     };
 
