@@ -18,6 +18,7 @@ const char *rc_str(enum rc rc)
         [RC_DENIED] = "denied",
         [RC_TIMEOUT] = "timed out",
         [RC_AGAIN] = "incomplete",
+        [RC_STOPPED] = "stopped",
     };
 
     if ((unsigned)rc >= RC__COUNT || !names[rc])

@@ -19,6 +19,7 @@ enum rc {
     RC_DENIED = 12,         /* authentication or permission refused */
     RC_TIMEOUT = 13,        /* deadline passed */
     RC_AGAIN = 14,          /* not yet: more input needed */
+    RC_STOPPED = 15,        /* a callback asked to stop */
     RC__COUNT
 };
 

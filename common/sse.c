@@ -164,7 +164,7 @@ static enum rc process_field(struct sse_parser *p, const char *name, size_t nlen
         buf_reset(&p->type);
         buf_add(&p->type, value, vlen);
     } else if (field_is(name, nlen, "data")) {
-        if (vlen >= p->max_event - p->data.len)
+        if (p->data.len >= p->max_event || vlen >= p->max_event - p->data.len)
             return RC_TOO_LARGE;
         buf_add(&p->data, value, vlen);
         buf_addch(&p->data, '\n');
@@ -229,7 +229,7 @@ static enum rc lines_feed(struct sse_parser *p, const char *s, size_t n)
         }
         for (k = 0; k < n && s[k] != '\r' && s[k] != '\n'; k++)
             ;
-        if (k > p->max_line - p->line.len)
+        if (p->line.len > p->max_line || k > p->max_line - p->line.len)
             return RC_TOO_LARGE;
         if (k)
             buf_add(&p->line, s, k);

@@ -17,7 +17,7 @@
 
 /* What feed and finish return once a callback returned non-zero; rc.h has no
  * "stopped" code yet, and the parser returns RC_ERR for nothing else. */
-#define SSE_STOPPED RC_ERR
+#define SSE_STOPPED RC_STOPPED
 
 /* ---- encoder --------------------------------------------------------------------
  * Every encoder call appends one complete block ending in a blank line, so blocks can
@@ -67,7 +67,8 @@ struct sse_callbacks {
     void *ctx;
 };
 
-/* Caller-allocated; only max_line and max_event are for the caller to touch. */
+/* Caller-allocated; only max_line and max_event are for the caller to touch, best
+ * right after init (lowering one below what is already buffered gives RC_TOO_LARGE). */
 struct sse_parser {
     size_t max_line;    /* bytes in one decoded line, else RC_TOO_LARGE; init sets SSE_DEFAULT_MAX */
     size_t max_event;   /* bytes in the data buffer (data + one LF per data line), same */
