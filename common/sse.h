@@ -15,8 +15,7 @@
 /* Default cap on one line and on one event's data buffer (16 MiB). */
 #define SSE_DEFAULT_MAX (16u * 1024u * 1024u)
 
-/* What feed and finish return once a callback returned non-zero; rc.h has no
- * "stopped" code yet, and the parser returns RC_ERR for nothing else. */
+/* What feed and finish return once a callback returned non-zero. */
 #define SSE_STOPPED RC_STOPPED
 
 /* ---- encoder --------------------------------------------------------------------
