@@ -50,6 +50,7 @@ $(BUILD)/obj/%.o: %.c
 	$(Q)$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
 include common/module.mk
+include tools/module.mk
 include tests/module.mk
 
 -include $(DEPFILES)
