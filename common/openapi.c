@@ -37,6 +37,7 @@ struct template {
 struct openapi {
     cJSON *doc;
     const char *version;
+    char *base_path;
     struct openapi_op *ops;
     size_t nops;
     struct template *templates;
@@ -51,6 +52,11 @@ const cJSON *openapi_doc(const struct openapi *api)
 const char *openapi_version(const struct openapi *api)
 {
     return api->version;
+}
+
+const char *openapi_base_path(const struct openapi *api)
+{
+    return api->base_path;
 }
 
 size_t openapi_op_count(const struct openapi *api)
@@ -184,6 +190,7 @@ void openapi_free(struct openapi *api)
     for (i = 0; i < api->ntemplates; i++)
         template_release(&api->templates[i]);
     free(api->templates);
+    free(api->base_path);
     cJSON_Delete(api->doc);
     free(api);
 }
@@ -290,8 +297,16 @@ static enum rc add_params(struct openapi *api, struct openapi_op *op, const cJSO
         p.required = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(node, "required"))
                      || p.in == OPENAPI_IN_PATH;
         /* explode defaults to true for the form style of query and cookie parameters only. */
+        v = cJSON_GetObjectItemCaseSensitive(node, "style");
+        p.delim = ',';
+        if (cJSON_IsString(v) && strcmp(v->valuestring, "spaceDelimited") == 0)
+            p.delim = ' ';
+        else if (cJSON_IsString(v) && strcmp(v->valuestring, "pipeDelimited") == 0)
+            p.delim = '|';
+        p.deep_object = cJSON_IsString(v) && strcmp(v->valuestring, "deepObject") == 0;
         v = cJSON_GetObjectItemCaseSensitive(node, "explode");
-        p.explode = v ? cJSON_IsTrue(v) : (p.in == OPENAPI_IN_QUERY || p.in == OPENAPI_IN_COOKIE);
+        p.explode = v ? cJSON_IsTrue(v)
+                      : (p.in == OPENAPI_IN_QUERY || p.in == OPENAPI_IN_COOKIE) && p.delim == ',';
         p.greedy = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(node, "x-hog-greedy"));
         schema = cJSON_GetObjectItemCaseSensitive(node, "schema");
         if (schema && (rc = openapi_deref(api, schema, &p.schema, err)) != RC_OK)
@@ -306,8 +321,8 @@ static enum rc add_params(struct openapi *api, struct openapi_op *op, const cJSO
     return RC_OK;
 }
 
-static const struct openapi_param *find_param(const struct openapi_op *op, const char *name,
-                                              enum openapi_in in)
+const struct openapi_param *openapi_find_param(const struct openapi_op *op, const char *name,
+                                               enum openapi_in in)
 {
     size_t i;
 
@@ -372,7 +387,7 @@ static enum rc index_op(struct openapi *api, struct template *t, size_t m,
 
         if (t->segs[i].kind == SEG_LITERAL)
             continue;
-        p = find_param(op, t->segs[i].param, OPENAPI_IN_PATH);
+        p = openapi_find_param(op, t->segs[i].param, OPENAPI_IN_PATH);
         if (!p) {
             buf_addf(err, "%s %s: path parameter '%s' is not declared", op->method, t->path,
                      t->segs[i].param);
@@ -391,6 +406,62 @@ static enum rc index_op(struct openapi *api, struct template *t, size_t m,
     return RC_OK;
 }
 
+/* The path part of the first server URL, with {variables} replaced by their defaults and
+ * no trailing slash: "https://h/api/" and "/api" both give "/api". */
+static char *server_base_path(const cJSON *doc)
+{
+    const cJSON *server = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(doc, "servers"), 0);
+    const cJSON *url = cJSON_GetObjectItemCaseSensitive(server, "url");
+    const cJSON *vars = cJSON_GetObjectItemCaseSensitive(server, "variables");
+    struct buf out = BUF_INIT;
+    const char *p, *scheme;
+
+    if (!cJSON_IsString(url))
+        return xstrdup("");
+    for (p = url->valuestring; *p; p++) {
+        const char *close = *p == '{' ? strchr(p, '}') : NULL;
+
+        if (close) {
+            char *name = xstrndup(p + 1, (size_t)(close - p - 1));
+            const cJSON *def = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(vars, name), "default");
+
+            if (cJSON_IsString(def))
+                buf_addstr(&out, def->valuestring);
+            free(name);
+            p = close;
+        } else {
+            buf_addch(&out, *p);
+        }
+    }
+    p = buf_cstr(&out);
+    scheme = strstr(p, "://");
+    if (scheme) {
+        p = strchr(scheme + 3, '/');
+        p = p ? p : "";
+    }
+    p = xstrndup(p, strcspn(p, "?#"));
+    buf_release(&out);
+    {
+        char *base = (char *)p;
+        size_t n = strlen(base);
+
+        while (n && base[n - 1] == '/')
+            base[--n] = '\0';
+        /* A relative URL without a leading slash ("v1") is relative to the document;
+         * the kit serves from the root, so treat it as absolute. */
+        if (n && base[0] != '/') {
+            char *abs = xmalloc(n + 2);
+
+            abs[0] = '/';
+            memcpy(abs + 1, base, n + 1);
+            free(base);
+            base = abs;
+        }
+        return base;
+    }
+}
+
 enum rc openapi_from_json(cJSON *doc, const char *name, struct openapi **out, struct buf *err)
 {
     struct openapi *api = xcalloc(1, sizeof(*api));
@@ -407,6 +478,7 @@ enum rc openapi_from_json(cJSON *doc, const char *name, struct openapi **out, st
         goto fail;
     }
     api->version = version->valuestring;
+    api->base_path = server_base_path(doc);
     if (!str_startswith(api->version, "3.")) {
         buf_addf(err, "%s: OpenAPI version '%s' is not supported (3.x only)", name, api->version);
         rc = RC_UNSUPPORTED;
@@ -501,6 +573,8 @@ static bool match_template(const struct template *t, const struct raw_seg *segs,
             /* The rest as received (still percent-encoded), so it can be forwarded as is. */
             const char *rest = i < n ? segs[i].p : path_end;
 
+            if (m->nparams == OPENAPI_MAX_PATH_PARAMS)
+                goto fail;
             m->params[m->nparams].name = s->param;
             m->params[m->nparams++].value = xstrndup(rest, (size_t)(path_end - rest));
             buf_release(&dec);
@@ -583,6 +657,15 @@ enum rc openapi_route(const struct openapi *api, const char *method, const char 
     enum rc rc = RC_NOT_FOUND;
 
     memset(m, 0, sizeof(*m));
+    if (*api->base_path) {
+        size_t blen = strlen(api->base_path);
+
+        if (strncmp(path, api->base_path, blen) != 0 || (path[blen] != '/' && path[blen] != '\0'))
+            return RC_NOT_FOUND;
+        path += blen;
+        if (!*path)
+            path = "/";
+    }
     if (path[0] != '/')
         return RC_NOT_FOUND;
     if (!escapes_valid(path))

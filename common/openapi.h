@@ -19,6 +19,8 @@ struct openapi_param {
     enum openapi_in in;
     bool required;
     bool explode;           /* form style: repeated name=v (true) or name=a,b (false) */
+    char delim;             /* between array items when not exploded: ',' ' ' or '|' */
+    bool deep_object;       /* style: deepObject (not typed by params; reported there) */
     bool greedy;            /* x-hog-greedy path parameter: matches the rest, slashes too */
     const cJSON *schema;    /* $refs resolved at the top level; NULL when none */
 };
@@ -49,6 +51,9 @@ void openapi_free(struct openapi *api);
 const cJSON *openapi_doc(const struct openapi *api);
 /* "3.1.0" or similar; borrowed. */
 const char *openapi_version(const struct openapi *api);
+/* The path of the first server URL ("/api/v2", variables replaced by their defaults),
+ * which every routed path must start with; "" when there is none. Borrowed. */
+const char *openapi_base_path(const struct openapi *api);
 
 /* Follow node's "$ref" chain (local refs "#/..." only) to the node it names; a node
  * without $ref is returned as is. RC_NOT_FOUND for a dangling ref, RC_CYCLE for a
@@ -62,6 +67,10 @@ const struct openapi_op *openapi_op_at(const struct openapi *api, size_t i);
 /* By operationId; NULL when absent. */
 const struct openapi_op *openapi_find_op(const struct openapi *api, const char *operation_id);
 
+/* op's parameter name in location in; NULL when it has none. */
+const struct openapi_param *openapi_find_param(const struct openapi_op *op, const char *name,
+                                               enum openapi_in in);
+
 #define OPENAPI_MAX_PATH_PARAMS 16
 
 struct openapi_match {
@@ -74,7 +83,8 @@ struct openapi_match {
     char allow[64];         /* on RC_METHOD_NOT_ALLOWED: the Allow header value */
 };
 
-/* Route method + path (no query string; percent-encoded as received). RC_OK fills m;
+/* Route method + path (no query string; percent-encoded as received; including the
+ * base path when the spec has one). RC_OK fills m;
  * RC_NOT_FOUND when no path template matches; RC_METHOD_NOT_ALLOWED when one does but
  * not for this method (m->allow lists those that do); RC_PARSE for a malformed
  * percent-escape or an encoded NUL. Call openapi_match_release after RC_OK. */

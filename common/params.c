@@ -203,7 +203,7 @@ static void add_value(cJSON *obj, const struct openapi_param *p, const char *tex
         const char *s = text;
 
         for (;;) {
-            const char *comma = strchr(s, ',');
+            const char *comma = strchr(s, p->delim);
             char *one = comma ? xstrndup(s, (size_t)(comma - s)) : xstrdup(s);
 
             buf_reset(&why);
@@ -257,14 +257,19 @@ static void finish(const struct openapi_op *op, enum openapi_in in, cJSON *obj,
     }
 }
 
-static const struct openapi_param *lookup(const struct openapi_op *op, const char *name,
-                                          enum openapi_in in)
+/* The deepObject query parameter that key ("filter[state]") belongs to, or NULL. */
+static const struct openapi_param *deep_object_of(const struct openapi_op *op, const char *key)
 {
-    size_t i;
+    size_t i, n;
 
-    for (i = 0; i < op->nparams; i++)
-        if (op->params[i].in == in && strcmp(op->params[i].name, name) == 0)
-            return &op->params[i];
+    for (i = 0; i < op->nparams; i++) {
+        const struct openapi_param *p = &op->params[i];
+
+        n = strlen(p->name);
+        if (p->deep_object && p->in == OPENAPI_IN_QUERY && strncmp(key, p->name, n) == 0
+            && (key[n] == '[' || key[n] == '\0'))
+            return p;
+    }
     return NULL;
 }
 
@@ -303,7 +308,11 @@ enum rc params_query(const struct openapi_op *op, const char *query, cJSON **out
             issue(issues, OPENAPI_IN_QUERY, shown(raw, tmp, sizeof(tmp)),
                   "the parameter name has a malformed %%-escape");
             free(raw);
-        } else if ((p = lookup(op, buf_cstr(&name), OPENAPI_IN_QUERY)) != NULL) {
+        } else if ((p = deep_object_of(op, buf_cstr(&name))) != NULL) {
+            if (!has_issue(issues, before, OPENAPI_IN_QUERY, p->name))
+                issue(issues, OPENAPI_IN_QUERY, p->name,
+                      "uses style deepObject, which is not supported");
+        } else if ((p = openapi_find_param(op, buf_cstr(&name), OPENAPI_IN_QUERY)) != NULL) {
             const char *vs = eq ? eq + 1 : end;
 
             if (!form_decode(vs, (size_t)(end - vs), &value))
@@ -328,7 +337,7 @@ enum rc params_path(const struct openapi_op *op, const struct openapi_match *m, 
     size_t before = issues->count, i;
 
     for (i = 0; i < m->nparams; i++) {
-        const struct openapi_param *p = lookup(op, m->params[i].name, OPENAPI_IN_PATH);
+        const struct openapi_param *p = openapi_find_param(op, m->params[i].name, OPENAPI_IN_PATH);
 
         if (p)
             add_value(obj, p, m->params[i].value, issues);

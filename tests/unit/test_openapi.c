@@ -260,6 +260,40 @@ static void test_openapi_refuses_broken_documents(void **state)
         assert_null(load_text(cases[i].text, cases[i].rc, cases[i].msg));
 }
 
+static void test_openapi_routes_under_the_server_base_path(void **state)
+{
+    static const char *const specs[] = {
+        "{\"openapi\": \"3.0.3\", \"servers\": [{\"url\": \"https://api.example.test/api/v2/\"}],"
+        " \"paths\": {\"/me\": {\"get\": {\"operationId\": \"me\"}}, \"/\": {\"get\": {\"operationId\": \"root\"}}}}",
+        "{\"openapi\": \"3.1.0\", \"servers\": [{\"url\": \"{scheme}://h/{base}\", \"variables\":"
+        " {\"scheme\": {\"default\": \"https\"}, \"base\": {\"default\": \"api/v2\"}}}],"
+        " \"paths\": {\"/me\": {\"get\": {\"operationId\": \"me\"}}, \"/\": {\"get\": {\"operationId\": \"root\"}}}}",
+        "{\"openapi\": \"3.1.0\", \"servers\": [{\"url\": \"/api/v2\"}],"
+        " \"paths\": {\"/me\": {\"get\": {\"operationId\": \"me\"}}, \"/\": {\"get\": {\"operationId\": \"root\"}}}}",
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+        struct openapi *api = load_text(specs[i], RC_OK, NULL);
+        struct openapi_match m;
+
+        assert_string_equal(openapi_base_path(api), "/api/v2");
+        expect_route(api, "GET", "/api/v2/me", "me", "");
+        expect_route(api, "GET", "/api/v2", "root", "");
+        expect_route(api, "GET", "/api/v2/", "root", "");
+        assert_int_equal(openapi_route(api, "GET", "/me", &m), RC_NOT_FOUND);
+        assert_int_equal(openapi_route(api, "GET", "/api/v2me", &m), RC_NOT_FOUND);
+        openapi_free(api);
+    }
+}
+
+static void test_openapi_server_without_path_has_no_base(void **state)
+{
+    (void)state;
+    assert_string_equal(openapi_base_path(*state), "");
+}
+
 static void test_openapi_load_reports_a_missing_file(void **state)
 {
     struct openapi *api;
@@ -341,6 +375,8 @@ int main(void)
         cmocka_unit_test(test_openapi_wrong_method_is_405_with_allow),
         cmocka_unit_test(test_openapi_bad_escape_in_path_is_a_parse_error),
         cmocka_unit_test(test_openapi_refuses_broken_documents),
+        cmocka_unit_test(test_openapi_routes_under_the_server_base_path),
+        cmocka_unit_test(test_openapi_server_without_path_has_no_base),
         cmocka_unit_test(test_openapi_load_reports_a_missing_file),
         cmocka_unit_test(test_openapi_real_spec_routes_every_operation),
     };

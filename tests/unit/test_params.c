@@ -23,7 +23,11 @@ static const char spec[] =
     "  {\"name\": \"flag\", \"in\": \"query\", \"schema\": {\"type\": \"boolean\"}},"
     "  {\"name\": \"ratio\", \"in\": \"query\", \"schema\": {\"type\": \"number\"}},"
     "  {\"name\": \"maybe\", \"in\": \"query\", \"schema\": {\"type\": [\"integer\", \"null\"]}},"
-    "  {\"name\": \"loose\", \"in\": \"query\"}]}},"
+    "  {\"name\": \"loose\", \"in\": \"query\"},"
+    "  {\"name\": \"piped\", \"in\": \"query\", \"style\": \"pipeDelimited\", \"schema\": {\"type\": \"array\"}},"
+    "  {\"name\": \"spaced\", \"in\": \"query\", \"style\": \"spaceDelimited\", \"schema\": {\"type\": \"array\","
+    "    \"items\": {\"type\": \"integer\"}}},"
+    "  {\"name\": \"filter\", \"in\": \"query\", \"style\": \"deepObject\", \"schema\": {\"type\": \"object\"}}]}},"
     " \"/files/{id}\": {\"put\": {\"operationId\": \"put\", \"parameters\": ["
     "  {\"name\": \"id\", \"in\": \"path\", \"schema\": {\"type\": \"string\"}},"
     "  {\"name\": \"path\", \"in\": \"query\", \"required\": true, \"schema\": {\"type\": \"string\"}}]}},"
@@ -113,6 +117,8 @@ static void test_params_collect_arrays_in_both_styles(void **state)
     check(state, "list", "label=env%3Dprod&label=team%3Dcore",
           "{\"label\":[\"env=prod\",\"team=core\"],\"limit\":20}", NULL);
     check(state, "list", "ids=1,2,3", "{\"ids\":[1,2,3],\"limit\":20}", NULL);
+    check(state, "list", "piped=a|b,c", "{\"piped\":[\"a\",\"b,c\"],\"limit\":20}", NULL);
+    check(state, "list", "spaced=1%202+3", "{\"spaced\":[1,2,3],\"limit\":20}", NULL);
 }
 
 static void test_params_reject_values_of_the_wrong_type(void **state)
@@ -138,6 +144,13 @@ static void test_params_report_every_bad_parameter(void **state)
           "cursor: the value has a malformed %-escape or an encoded NUL");
     check(state, "list", "cursor=%00", NULL,
           "cursor: the value has a malformed %-escape or an encoded NUL");
+}
+
+static void test_params_report_deep_object_style_as_unsupported(void **state)
+{
+    check(state, "list", "filter[state]=running&filter[label]=x", NULL,
+          "filter: uses style deepObject, which is not supported");
+    check(state, "list", "filterx=1", "{\"limit\":20}", NULL);
 }
 
 static void test_params_require_required_parameters(void **state)
@@ -199,6 +212,7 @@ int main(void)
         cmocka_unit_test(test_params_collect_arrays_in_both_styles),
         cmocka_unit_test(test_params_reject_values_of_the_wrong_type),
         cmocka_unit_test(test_params_report_every_bad_parameter),
+        cmocka_unit_test(test_params_report_deep_object_style_as_unsupported),
         cmocka_unit_test(test_params_require_required_parameters),
         cmocka_unit_test(test_params_cut_long_values_in_messages),
         cmocka_unit_test(test_params_type_path_parameters),
