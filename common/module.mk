@@ -6,6 +6,7 @@ LIBHOG_PKGS := libcjson yaml-0.1 libpcre2-8
 DEPFILES += $(LIBHOG_OBJ:.o=.d)
 
 $(LIBHOG_OBJ): PKG_CFLAGS = $(call pkg,cflags,libhog,$(LIBHOG_PKGS))
+$(BUILD)/obj/common/bundle.o: PKG_CFLAGS += -DHOG_SOURCE_DIR='"$(TOP)"' 
 
 $(LIBHOG): $(LIBHOG_OBJ)
 	$(quiet) AR $@

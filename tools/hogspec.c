@@ -1,12 +1,11 @@
 /* hogspec: load an OpenAPI spec the way the kit does, list what the kit sees in it, check
  * every example against its schema, and show how a request routes. Reads only; changes nothing. */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "buf.h"
+#include "bundle.h"
 #include "examples.h"
 #include "openapi.h"
 #include "params.h"
@@ -35,32 +34,15 @@ static const char usage[] =
     "\n"
     "exit status: 0 all good, 1 problems found or no route, 2 usage or load error\n";
 
-/* The bundled spec: $HOG_SPEC, else ../../openapi/hogplane.yaml from the binary
- * (build/bin/hogspec), else where it was at build time. */
+/* The bundled spec, or $HOG_SPEC when set. */
 static void default_spec(struct buf *out)
 {
     const char *env = getenv("HOG_SPEC");
-    char exe[PATH_MAX];
-    ssize_t n;
 
-    if (env && *env) {
+    if (env && *env)
         buf_addstr(out, env);
-        return;
-    }
-    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n > 0) {
-        char *slash;
-        int up;
-
-        exe[n] = '\0';
-        for (up = 0; up < 3 && (slash = strrchr(exe, '/')); up++)
-            *slash = '\0';
-        buf_addf(out, "%s/openapi/hogplane.yaml", exe);
-        if (access(buf_cstr(out), R_OK) == 0)
-            return;
-        buf_reset(out);
-    }
-    buf_addstr(out, HOG_SPEC_BUILTIN);
+    else
+        bundle_path("openapi/hogplane.yaml", out);
 }
 
 struct check {

@@ -5,9 +5,7 @@ HOGSPEC_PKGS := $(LIBHOG_PKGS)
 BINARIES += $(HOGSPEC)
 DEPFILES += $(HOGSPEC_OBJ:.o=.d)
 
-# The bundled spec is found next to the binary's tree first, then at its build-time place.
-$(HOGSPEC_OBJ): PKG_CFLAGS = $(call pkg,cflags,hogspec,$(HOGSPEC_PKGS)) \
-    -DHOG_SPEC_BUILTIN='"$(TOP)/openapi/hogplane.yaml"'
+$(HOGSPEC_OBJ): PKG_CFLAGS = $(call pkg,cflags,hogspec,$(HOGSPEC_PKGS))
 
 $(HOGSPEC): $(HOGSPEC_OBJ) $(LIBHOG)
 	$(quiet) LINK $@
