@@ -51,6 +51,7 @@ $(BUILD)/obj/%.o: %.c
 
 include common/module.mk
 include tools/module.mk
+include mockserver/module.mk
 include tests/module.mk
 
 -include $(DEPFILES)
@@ -76,16 +77,20 @@ test: deps-test
 .PHONY: test-build
 test-build: $(LIBHOG) $(BINARIES) $(TESTS)
 
-# For now the main job is checking the bundled spec; later steps make it the conformance run.
+# Until the conformance runner exists, the main job is the mock itself: check the bundled
+# spec, then serve it on 127.0.0.1:8080 with the test tokens until Ctrl-C.
+RUN_LISTEN ?= 127.0.0.1:8080
 run: deps
 	@$(MAKE) --no-print-directory all
-	$(BIN)/hogspec check
+	$(BIN)/hogspec check -q
+	@echo "try: curl -H 'Authorization: Bearer tok_alice' http://$(RUN_LISTEN)/v1/me"
+	$(BIN)/hogmock --listen $(RUN_LISTEN) --tokens fixtures/auth/tokens.yaml
 
 REDOCLY_VERSION := 1.34.20
 REDOCLY := $(BUILD)/tools/node_modules/.bin/redocly
 
 lint: deps-lint $(REDOCLY)
-	$(REDOCLY) lint --config openapi/redocly.yaml openapi/hogplane.yaml
+	$(REDOCLY) lint --config openapi/redocly.yaml openapi/hogplane.yaml openapi/hogmock-admin.yaml
 
 $(REDOCLY):
 	$(quiet) NPM @redocly/cli@$(REDOCLY_VERSION)

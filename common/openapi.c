@@ -526,7 +526,8 @@ enum rc openapi_from_json(cJSON *doc, const char *name, struct openapi **out, st
         }
     }
     /* ops point into templates only by path string, which lives in doc: sorting is safe. */
-    qsort(api->templates, api->ntemplates, sizeof(*api->templates), template_cmp);
+    if (api->ntemplates > 1)
+        qsort(api->templates, api->ntemplates, sizeof(*api->templates), template_cmp);
     *out = api;
     return RC_OK;
 fail:

@@ -1632,6 +1632,17 @@ static bool validate(struct ctx *c, const struct frame *up, const cJSON *schema,
         report(c, f, kw, __VA_ARGS__); \
     } while (0)
 
+/* FAIL with c->ptr extended to a member; mark is its length before, restored after. */
+#define FAIL_AT(mark, kw, ...) \
+    do { \
+        ok = false; \
+        if (c->errs) \
+            report(c, f, kw, __VA_ARGS__); \
+        buf_truncate(&c->ptr, mark); \
+        if (!c->errs) \
+            return false; \
+    } while (0)
+
 /* A failed subschema (which recorded its own violations). */
 #define SUB(expr) \
     do { \
@@ -2007,16 +2018,27 @@ static bool check_object(struct ctx *c, const struct frame *f, const struct kw *
         }
         if (!covered && k->additional_properties) {
             ann_set(ann, i);
-            if (cJSON_IsFalse(k->additional_properties))
-                FAIL("additionalProperties", "property %s is not allowed", qstr(c, m->string));
+            if (cJSON_IsFalse(k->additional_properties)) {
+                /* The pointer names the member that is not allowed, not its object. */
+                size_t mark = c->ptr.len;
+
+                jsonptr_append(&c->ptr, m->string);
+                FAIL_AT(mark, "additionalProperties", "property %s is not allowed",
+                        qstr(c, m->string));
+            }
             else
                 SUB(child(c, f, k->additional_properties, m, m->string, 0, false));
         }
     }
     if (cJSON_IsArray(k->required))
         cJSON_ArrayForEach(e, k->required)
-            if (cJSON_IsString(e) && !cJSON_GetObjectItemCaseSensitive(f->inst, e->valuestring))
-                FAIL("required", "missing required property %s", qstr(c, e->valuestring));
+            if (cJSON_IsString(e) && !cJSON_GetObjectItemCaseSensitive(f->inst, e->valuestring)) {
+                size_t mark = c->ptr.len;
+
+                jsonptr_append(&c->ptr, e->valuestring);
+                FAIL_AT(mark, "required", "missing required property %s",
+                        qstr(c, e->valuestring));
+            }
     if (cJSON_IsNumber(k->max_properties) || cJSON_IsNumber(k->min_properties)) {
         size_t n = count_children(f->inst);
 
@@ -2236,9 +2258,13 @@ static bool check_unevaluated(struct ctx *c, const struct frame *f, const struct
         for (m = f->inst->child, i = 0; m; m = m->next, i++) {
             if (ann_get(ann, i) || !m->string)
                 continue;
-            if (cJSON_IsFalse(k->unevaluated_properties))
-                FAIL("unevaluatedProperties", "property %s is not allowed", qstr(c, m->string));
-            else
+            if (cJSON_IsFalse(k->unevaluated_properties)) {
+                size_t mark = c->ptr.len;
+
+                jsonptr_append(&c->ptr, m->string);
+                FAIL_AT(mark, "unevaluatedProperties", "property %s is not allowed",
+                        qstr(c, m->string));
+            } else
                 SUB(child(c, f, k->unevaluated_properties, m, m->string, 0, false));
             ann_set(ann, i);
         }

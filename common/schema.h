@@ -26,7 +26,9 @@ struct schema;
 
 /* One violation; every string is owned by the schema_errors it sits in. */
 struct schema_error {
-    char *pointer;          /* RFC 6901 pointer into the instance, "" for the instance itself */
+    char *pointer;          /* RFC 6901 pointer into the instance, "" for the instance itself;
+                             * a member that is missing (required) or not allowed
+                             * (additional/unevaluatedProperties) is pointed at itself */
     char *schema_pointer;   /* pointer into the root document to the failing keyword */
     char *keyword;          /* "maximum", "required", ...; "" when no single keyword failed */
     char *message;          /* the whole sentence: `/cpus: 64 is greater than the maximum 8` */

@@ -12,3 +12,19 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBHOG)
 	$(quiet) LINK $@
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pkg,libs,unit,$(UNIT_PKGS)) -lm
+
+# tests/integration/test_<area>.c -> binaries linked with hogmock in-process and libcurl.
+INTEG_SRC := $(wildcard tests/integration/test_*.c)
+INTEG_OBJ := $(INTEG_SRC:%.c=$(BUILD)/obj/%.o)
+INTEG_BIN := $(INTEG_SRC:tests/integration/%.c=$(BUILD)/tests/integration/%)
+HARNESS_OBJ := $(BUILD)/obj/tests/integration/harness.o
+INTEG_PKGS := cmocka libcurl $(HOGMOCK_PKGS)
+DEPFILES += $(INTEG_OBJ:.o=.d) $(HARNESS_OBJ:.o=.d)
+TESTS += $(INTEG_BIN)
+
+$(INTEG_OBJ) $(HARNESS_OBJ): PKG_CFLAGS = $(call pkg,cflags,integ,$(INTEG_PKGS)) -Imockserver -Itests/integration
+
+$(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integration/%.o $(HARNESS_OBJ) $(LIBHOGMOCK) $(LIBHOG)
+	$(quiet) LINK $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pkg,libs,integ,$(INTEG_PKGS)) -lm

@@ -43,8 +43,16 @@ static void expect_at(const char *file, int line, unsigned flags, const char *sc
                 && (!pointer || (e && !strcmp(e->pointer, pointer)))
                 && (!message || (e && !strcmp(e->message, message)));
 
-    if (good && e && rc == RC_INVALID)
-        good = jsonptr_get(inst, e->pointer) && jsonptr_get(schema, e->schema_pointer);
+    if (good && e && rc == RC_INVALID) {
+        /* A missing required member is pointed at where it should be: its object exists. */
+        struct buf parent = BUF_INIT;
+
+        buf_addstr(&parent, e->pointer);
+        if (strcmp(e->keyword, "required") == 0)
+            buf_truncate(&parent, (size_t)(strrchr(buf_cstr(&parent), '/') - parent.data));
+        good = jsonptr_get(inst, buf_cstr(&parent)) && jsonptr_get(schema, e->schema_pointer);
+        buf_release(&parent);
+    }
     if (!good)
         print_error("schema   %s\ninstance %s\nwant     %s %s %s\ngot      %s (%zu): %s %s\n",
                     schema_text, inst_text, rc_str(want), pointer ? pointer : "",
@@ -111,10 +119,10 @@ static void test_required_names_the_missing_property(void **state)
 {
     (void)state;
     VALID("{\"required\": [\"argv\"]}", "{\"argv\": []}");
-    INVALID("{\"required\": [\"argv\"]}", "{\"env\": {}}", "",
-            "/: missing required property \"argv\"");
-    INVALID("{\"properties\": {\"exec\": {\"required\": [\"argv\"]}}}", "{\"exec\": {}}", "/exec",
-            "/exec: missing required property \"argv\"");
+    INVALID("{\"required\": [\"argv\"]}", "{\"env\": {}}", "/argv",
+            "/argv: missing required property \"argv\"");
+    INVALID("{\"properties\": {\"exec\": {\"required\": [\"argv\"]}}}", "{\"exec\": {}}", "/exec/argv",
+            "/exec/argv: missing required property \"argv\"");
     VALID("{\"required\": [\"argv\"]}", "[]");
 }
 
@@ -125,7 +133,7 @@ static void test_additional_properties_see_properties_and_patterns(void **state)
 
     (void)state;
     VALID(schema, "{\"color\": 1, \"x-anything\": 2}");
-    INVALID(schema, "{\"color\": 1, \"colour\": 2}", "", "/: property \"colour\" is not allowed");
+    INVALID(schema, "{\"color\": 1, \"colour\": 2}", "/colour", "/colour: property \"colour\" is not allowed");
     VALID("{\"additionalProperties\": {\"type\": \"string\"}}", "{\"a\": \"x\"}");
     INVALID("{\"additionalProperties\": {\"type\": \"string\"}}", "{\"a\": \"x\", \"b\": 2}", "/b",
             "/b: 2 is not of type \"string\"");
@@ -166,8 +174,8 @@ static void test_dependent_required_and_schemas(void **state)
     INVALID("{\"dependentRequired\": {\"a\": [\"b\"]}}", "{\"a\": 1}", "",
             "/: property \"b\" is required when \"a\" is present");
     VALID("{\"dependentSchemas\": {\"a\": {\"required\": [\"b\"]}}}", "{\"c\": 1}");
-    INVALID("{\"dependentSchemas\": {\"a\": {\"required\": [\"b\"]}}}", "{\"a\": 1}", "",
-            "/: missing required property \"b\"");
+    INVALID("{\"dependentSchemas\": {\"a\": {\"required\": [\"b\"]}}}", "{\"a\": 1}", "/b",
+            "/b: missing required property \"b\"");
 }
 
 static void test_enum_lists_the_allowed_values(void **state)
@@ -397,8 +405,8 @@ static void test_if_then_else(void **state)
     (void)state;
     VALID(schema, "{\"access_type\": \"ssh-public\", \"ssh_public_key\": \"k\"}");
     VALID(schema, "{\"access_type\": \"none\"}");
-    INVALID(schema, "{\"access_type\": \"ssh-public\"}", "",
-            "/: missing required property \"ssh_public_key\"");
+    INVALID(schema, "{\"access_type\": \"ssh-public\"}", "/ssh_public_key",
+            "/ssh_public_key: missing required property \"ssh_public_key\"");
     INVALID(schema, "{\"ssh_public_key\": \"k\"}", "", NULL);
     VALID("{\"then\": false}", "1");    /* then without if does nothing */
 }
@@ -477,7 +485,7 @@ static void test_unevaluated_properties_see_through_combinators(void **state)
     (void)state;
     VALID(schema, "{\"a\": 1, \"b\": 2}");
     VALID(schema, "{\"a\": 1, \"b\": 2, \"c\": 3}");
-    INVALID(schema, "{\"b\": 2, \"d\": 4}", "", "/: property \"d\" is not allowed");
+    INVALID(schema, "{\"b\": 2, \"d\": 4}", "/d", "/d: property \"d\" is not allowed");
     VALID("{\"prefixItems\": [{}], \"unevaluatedItems\": {\"type\": \"string\"}}", "[1, \"a\"]");
     INVALID("{\"prefixItems\": [{}], \"unevaluatedItems\": false}", "[1, 2]", "",
             "/: item 1 is not allowed (no schema evaluates it)");
@@ -505,7 +513,7 @@ static void test_openapi_document_refs_and_schema_pointers(void **state)
     assert_string_equal(errs.items[1].pointer, "/labels/env");
     assert_string_equal(errs.items[1].schema_pointer,
                         "/components/schemas/Labels/additionalProperties/pattern");
-    assert_string_equal(errs.items[2].message, "/: property \"colour\" is not allowed");
+    assert_string_equal(errs.items[2].message, "/colour: property \"colour\" is not allowed");
     assert_string_equal(errs.items[2].schema_pointer,
                         "/components/schemas/Hogbox/additionalProperties");
     /* A node that is not a schema of this document, or none at all. */

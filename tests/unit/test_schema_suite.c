@@ -87,6 +87,25 @@ static const struct skip *find_skip(const char *file, const char *group, bool *u
 
 /* One case: the verdict must match, and every violation must point into the instance and
  * at a keyword of the schema, with a message. */
+
+/* The violation's pointer names a value of data, or (for a missing required member) a
+ * member of an object that data holds. */
+static bool points_into(const cJSON *data, const struct schema_error *e)
+{
+    const char *slash;
+    char *parent;
+    bool ok;
+
+    if (jsonptr_get(data, e->pointer))
+        return true;
+    if (strcmp(e->keyword, "required") != 0 || !(slash = strrchr(e->pointer, '/')))
+        return false;
+    parent = xstrndup(e->pointer, (size_t)(slash - e->pointer));
+    ok = cJSON_IsObject(jsonptr_get(data, parent));
+    free(parent);
+    return ok;
+}
+
 static bool run_case(const struct schema *s, const cJSON *schema, const cJSON *test,
                      struct buf *why)
 {
@@ -104,7 +123,7 @@ static bool run_case(const struct schema *s, const cJSON *schema, const cJSON *t
 
         if (i == 0 && !good)
             buf_addf(why, " (%s)", e->message);
-        if (good && (!jsonptr_get(data, e->pointer) || !jsonptr_get(schema, e->schema_pointer)
+        if (good && (!points_into(data, e) || !jsonptr_get(schema, e->schema_pointer)
                      || !*e->message)) {
             buf_addf(why, "bad violation: pointer '%s', schema pointer '%s', message '%s'",
                      e->pointer, e->schema_pointer, e->message);

@@ -1,0 +1,783 @@
+#include "journal.h"
+
+#include <ctype.h>
+#include <fnmatch.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "log.h"
+#include "vclock.h"
+#include "xmalloc.h"
+
+#define JOURNAL_DEFAULT_MAX 100000
+#define JSON_BODY_KEEP (8u << 10)   /* JSON bodies up to this size are kept whole */
+#define QUERY_DEFAULT_LIMIT 100
+#define QUERY_MAX_LIMIT 1000
+
+/* One request. Everything lives in one allocation: the fields the filters look at, then
+ * the entry's JSON without its leading {"seq":N (the seq is only known under the lock,
+ * the rendering is done before taking it). */
+struct entry {
+    uint64_t seq;
+    int status;
+    const char *op, *principal, *method, *path, *request_id;
+    const char *rest;           /* ,"time":...} */
+    size_t rest_len;
+    char *blob;
+};
+
+struct journal {
+    pthread_mutex_t lock;
+    struct entry *ring;
+    size_t max, head, count;    /* head: index of the oldest entry */
+    uint64_t next_seq;
+    struct timespec born;
+};
+
+/* ---- digests ---------------------------------------------------------------------- */
+
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static void sha256_hex(const void *data, size_t len, char out[65])
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char md[32];
+    unsigned int n = 0, i;
+
+    pthread_once(&sha256_once, sha256_fetch);
+    if (!sha256_md || !EVP_Digest(data, len, md, &n, sha256_md, NULL) || n != 32) {
+        log_error("journal: SHA-256 is not available from libcrypto");
+        abort();
+    }
+    for (i = 0; i < 32; i++) {
+        out[2 * i] = hex[md[i] >> 4];
+        out[2 * i + 1] = hex[md[i] & 15];
+    }
+    out[64] = '\0';
+}
+
+/* ---- redaction -------------------------------------------------------------------- */
+
+/* Header and field names that carry secrets whatever their value looks like. */
+static bool secret_name(const char *name)
+{
+    static const char *const exact[] = {
+        "authorization", "proxy-authorization", "x-hogmock-admin-token", NULL,
+    };
+    static const char *const parts[] = {
+        "token", "secret", "password", "passwd", "credential", "api-key", "api_key", "apikey",
+        "private_key", "private-key", "authorization", NULL,
+    };
+    const char *const *p;
+    char lower[128];
+    size_t i;
+
+    for (i = 0; name[i] && i < sizeof(lower) - 1; i++)
+        lower[i] = (char)tolower((unsigned char)name[i]);
+    lower[i] = '\0';
+    for (p = exact; *p; p++)
+        if (strcmp(lower, *p) == 0)
+            return true;
+    for (p = parts; *p; p++)
+        if (strstr(lower, *p))
+            return true;
+    return false;
+}
+
+static bool tok_char(unsigned char c)
+{
+    return isalnum(c) || c == '_' || c == '-';
+}
+
+/* A value that is a credential whatever it is called: an API token, a JWT. */
+static bool secret_value(const char *v, size_t len)
+{
+    size_t i, dots = 0;
+
+    if (len > 4 && strncmp(v, "tok_", 4) == 0)
+        return true;
+    if (len > 3 && strncmp(v, "eyJ", 3) == 0) {
+        for (i = 0; i < len; i++)
+            dots += v[i] == '.';
+        return dots >= 2;
+    }
+    return false;
+}
+
+/* Auth schemes whose parameter is a secret. */
+static size_t scheme_len(const char *v)
+{
+    static const char *const schemes[] = {
+        "Bearer", "Basic", "Digest", "Token", "DPoP", "Negotiate", "NTLM", "ApiKey", NULL,
+    };
+    const char *const *s;
+    size_t n = 0;
+
+    while (n < 20 && v[n] && v[n] != ' ' && v[n] != '\t')
+        n++;
+    if (!n || (v[n] != ' ' && v[n] != '\t'))
+        return 0;
+    for (s = schemes; *s; s++)
+        if (strlen(*s) == n && strncasecmp(v, *s, n) == 0)
+            return n;
+    return 0;
+}
+
+static void add_fp(struct buf *out, const char *secret, size_t len)
+{
+    char fp[AUTH_FINGERPRINT_SIZE];
+
+    auth_fingerprint(secret, len, fp);
+    buf_addstr(out, fp);
+}
+
+/* "Scheme secret" -> "Scheme fp_..."; anything else -> "fp_..." of the whole. */
+static void redact_credential(struct buf *out, const char *v)
+{
+    size_t n = scheme_len(v);
+
+    if (n) {
+        const char *rest = v + n;
+        size_t len;
+
+        while (*rest == ' ' || *rest == '\t')
+            rest++;
+        len = strlen(rest);
+        while (len && (rest[len - 1] == ' ' || rest[len - 1] == '\t'))
+            len--;
+        buf_add(out, v, n);
+        buf_addch(out, ' ');
+        add_fp(out, rest, len);
+        return;
+    }
+    add_fp(out, v, strlen(v));
+}
+
+/* "a=1; b=2" -> "a=fp_..; b=fp_..": cookie names stay, values go. */
+static void redact_cookie(struct buf *out, const char *v)
+{
+    while (*v) {
+        const char *end = strchr(v, ';');
+        const char *eq;
+        size_t len = end ? (size_t)(end - v) : strlen(v);
+
+        while (len && *v == ' ') {
+            v++;
+            len--;
+        }
+        eq = memchr(v, '=', len);
+        if (out->len)
+            buf_addstr(out, "; ");
+        if (eq) {
+            buf_add(out, v, (size_t)(eq - v) + 1);
+            add_fp(out, eq + 1, len - (size_t)(eq - v) - 1);
+        } else {
+            add_fp(out, v, len);
+        }
+        v += len;
+        if (*v == ';')
+            v++;
+    }
+}
+
+static void redact_header(struct buf *out, const char *name, const char *value)
+{
+    if (strcasecmp(name, "cookie") == 0 || strcasecmp(name, "set-cookie") == 0)
+        redact_cookie(out, value);
+    else if (secret_name(name) || scheme_len(value) || secret_value(value, strlen(value)))
+        redact_credential(out, value);
+    else
+        buf_addstr(out, value);
+}
+
+/* Replace every tok_... run in s (a path) by its fingerprint. */
+static void redact_tokens_in(struct buf *out, const char *s, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        if (len - i > 4 && strncmp(s + i, "tok_", 4) == 0
+            && (i == 0 || !tok_char((unsigned char)s[i - 1]))) {
+            size_t j = i + 4;
+
+            while (j < len && tok_char((unsigned char)s[j]))
+                j++;
+            if (j > i + 4) {
+                add_fp(out, s + i, j - i);
+                i = j;
+                continue;
+            }
+        }
+        buf_addch(out, s[i++]);
+    }
+}
+
+/* A raw query: values of secret-named parameters and credential-looking values become
+ * fingerprints; so does any tok_... elsewhere. */
+static void redact_query(struct buf *out, const char *q)
+{
+    while (*q) {
+        const char *amp = strchr(q, '&');
+        size_t len = amp ? (size_t)(amp - q) : strlen(q);
+        const char *eq = memchr(q, '=', len);
+
+        if (eq) {
+            char name[128];
+            size_t nlen = (size_t)(eq - q);
+            size_t vlen = len - nlen - 1;
+
+            snprintf(name, sizeof(name), "%.*s", (int)(nlen < 127 ? nlen : 127), q);
+            if (vlen && (secret_name(name) || secret_value(eq + 1, vlen)
+                         || strncasecmp(eq + 1, "Bearer", 6) == 0)) {
+                redact_tokens_in(out, q, nlen + 1);
+                add_fp(out, eq + 1, vlen);
+            } else {
+                redact_tokens_in(out, q, len);
+            }
+        } else {
+            redact_tokens_in(out, q, len);
+        }
+        q += len;
+        if (*q == '&') {
+            buf_addch(out, '&');
+            q++;
+        }
+    }
+}
+
+/* In a JSON body kept whole: secret-named members and credential-looking strings. */
+static void redact_json(cJSON *node, bool secret_member)
+{
+    cJSON *c;
+
+    if (cJSON_IsString(node) && node->valuestring) {
+        const char *v = node->valuestring;
+        size_t len = strlen(v);
+
+        if (secret_member || secret_value(v, len) || scheme_len(v)) {
+            struct buf fp = BUF_INIT;
+
+            redact_credential(&fp, v);
+            cJSON_SetValuestring(node, buf_cstr(&fp));
+            buf_release(&fp);
+        }
+        return;
+    }
+    cJSON_ArrayForEach(c, node)
+        redact_json(c, cJSON_IsObject(node) ? c->string && secret_name(c->string)
+                                            : secret_member);
+}
+
+/* ---- rendering -------------------------------------------------------------------- */
+
+/* The length of a valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len, i;
+    unsigned cp;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, cp = c & 0x07;
+    else
+        return 0;
+    if (n < len)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+        || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+/* A JSON string of len bytes of s: escaped, invalid UTF-8 replaced by U+FFFD. */
+static void json_strn(struct buf *b, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    buf_grow(b, len + 2);
+    buf_addch(b, '"');
+    while (i < len) {
+        unsigned char c = p[i];
+        size_t n, run;
+
+        /* Plain ASCII goes in runs. */
+        for (run = i; run < len && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"'
+                      && p[run] != '\\'; run++)
+            ;
+        if (run > i) {
+            buf_add(b, p + i, run - i);
+            i = run;
+            continue;
+        }
+        if (c == '"' || c == '\\') {
+            buf_addch(b, '\\');
+            buf_addch(b, (char)c);
+            i++;
+        } else if (c < 0x20) {
+            switch (c) {
+            case '\n': buf_addstr(b, "\\n"); break;
+            case '\r': buf_addstr(b, "\\r"); break;
+            case '\t': buf_addstr(b, "\\t"); break;
+            default: buf_addf(b, "\\u%04x", c); break;
+            }
+            i++;
+        } else if ((n = utf8_len(p + i, len - i)) != 0) {
+            buf_add(b, p + i, n);
+            i += n;
+        } else {
+            buf_addstr(b, "\xef\xbf\xbd");
+            i++;
+        }
+    }
+    buf_addch(b, '"');
+}
+
+/* Decimal digits of v, without printf (this is on every request's path). */
+static void add_u64(struct buf *b, uint64_t v)
+{
+    char d[24];
+    size_t n = sizeof(d);
+
+    do {
+        d[--n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    buf_add(b, d + n, sizeof(d) - n);
+}
+
+static void json_str(struct buf *b, const char *s)
+{
+    if (s)
+        json_strn(b, s, strlen(s));
+    else
+        buf_addstr(b, "null");
+}
+
+static void json_key(struct buf *b, const char *key)
+{
+    buf_addstr(b, ",\"");
+    buf_addstr(b, key);
+    buf_addstr(b, "\":");
+}
+
+/* The request headers as one object: names lowercased, repeated ones joined by ", ". */
+static void render_headers(struct buf *b, const char *const *h)
+{
+    struct hdr {
+        char *name;
+        struct buf value;
+    } *list = NULL;
+    size_t n = 0, i, k;
+
+    for (i = 0; h && h[i] && h[i + 1]; i += 2) {
+        struct buf v = BUF_INIT;
+        char *lname = xstrdup(h[i]);
+        char *c;
+
+        for (c = lname; *c; c++)
+            *c = (char)tolower((unsigned char)*c);
+        redact_header(&v, lname, h[i + 1]);
+        for (k = 0; k < n && strcmp(list[k].name, lname) != 0; k++)
+            ;
+        if (k < n) {
+            buf_addstr(&list[k].value, strcmp(lname, "cookie") == 0 ? "; " : ", ");
+            buf_add(&list[k].value, v.data ? v.data : "", v.len);
+            buf_release(&v);
+            free(lname);
+            continue;
+        }
+        list = xrealloc(list, (n + 1) * sizeof(*list));
+        list[n].name = lname;
+        list[n++].value = v;
+    }
+    buf_addch(b, '{');
+    for (i = 0; i < n; i++) {
+        if (i)
+            buf_addch(b, ',');
+        json_str(b, list[i].name);
+        buf_addch(b, ':');
+        json_strn(b, list[i].value.data ? list[i].value.data : "", list[i].value.len);
+        free(list[i].name);
+        buf_release(&list[i].value);
+    }
+    buf_addch(b, '}');
+    free(list);
+}
+
+static bool json_media(const char *ct)
+{
+    const char *semi;
+    size_t len;
+
+    if (!ct)
+        return false;
+    semi = strchr(ct, ';');
+    len = semi ? (size_t)(semi - ct) : strlen(ct);
+    while (len && ct[len - 1] == ' ')
+        len--;
+    return (len == 16 && strncasecmp(ct, "application/json", 16) == 0)
+           || (len > 5 && strncasecmp(ct + len - 5, "+json", 5) == 0);
+}
+
+static void render_body(struct buf *b, const struct journal_input *in)
+{
+    char hex[65];
+
+    if (!in->body || !in->body_len) {
+        buf_addstr(b, "null");
+        return;
+    }
+    sha256_hex(in->body, in->body_len, hex);
+    buf_addf(b, "{\"size\":%zu,\"sha256\":\"%s\",\"content_type\":", in->body_len, hex);
+    json_str(b, in->content_type);
+    if (in->body_len <= JSON_BODY_KEEP && json_media(in->content_type)) {
+        cJSON *doc = cJSON_ParseWithLength(in->body, in->body_len);
+
+        if (doc) {
+            char *text;
+
+            redact_json(doc, false);
+            text = cJSON_PrintUnformatted(doc);
+            if (text) {
+                buf_addstr(b, ",\"json\":");
+                buf_addstr(b, text);
+                cJSON_free(text);
+            }
+            cJSON_Delete(doc);
+        }
+    }
+    buf_addch(b, '}');
+}
+
+/* Everything after {"seq":N. */
+static void render(struct buf *b, const struct journal_input *in, const char *path,
+                   const char *query)
+{
+    char when[40];
+
+    vclock_format(in->time_ms, when, sizeof(when));
+    json_key(b, "time");
+    json_str(b, when);
+    json_key(b, "time_ms");
+    add_u64(b, in->time_ms);
+    json_key(b, "request_id");
+    json_str(b, in->request_id);
+    json_key(b, "method");
+    json_str(b, in->method ? in->method : "");
+    json_key(b, "path");
+    json_str(b, path);
+    json_key(b, "query");
+    json_str(b, query);
+    json_key(b, "op");
+    json_str(b, in->op);
+    json_key(b, "principal_id");
+    json_str(b, in->principal_id);
+    json_key(b, "auth_path");
+    json_str(b, in->auth_path);
+    json_key(b, "headers");
+    render_headers(b, in->headers);
+    json_key(b, "body");
+    render_body(b, in);
+    json_key(b, "status");
+    add_u64(b, in->status > 0 ? (uint64_t)in->status : 0);
+    json_key(b, "response_bytes");
+    add_u64(b, in->response_bytes);
+    json_key(b, "duration_ms");
+    add_u64(b, in->duration_us / 1000);
+    buf_addch(b, '.');
+    buf_addch(b, (char)('0' + in->duration_us / 100 % 10));
+    buf_addch(b, (char)('0' + in->duration_us / 10 % 10));
+    buf_addch(b, (char)('0' + in->duration_us % 10));
+    json_key(b, "fault");
+    json_str(b, in->fault);
+    json_key(b, "note");
+    json_str(b, in->note);
+    buf_addch(b, '}');
+}
+
+/* ---- the ring --------------------------------------------------------------------- */
+
+struct journal *journal_new(size_t max)
+{
+    struct journal *j = xcalloc(1, sizeof(*j));
+
+    j->max = max ? max : JOURNAL_DEFAULT_MAX;
+    j->next_seq = 1;
+    pthread_mutex_init(&j->lock, NULL);
+    clock_gettime(CLOCK_MONOTONIC, &j->born);
+    return j;
+}
+
+static void entries_free(struct journal *j)
+{
+    size_t i;
+
+    for (i = 0; i < j->count; i++)
+        free(j->ring[(j->head + i) % j->max].blob);
+}
+
+void journal_free(struct journal *j)
+{
+    if (!j)
+        return;
+    entries_free(j);
+    free(j->ring);
+    pthread_mutex_destroy(&j->lock);
+    free(j);
+}
+
+uint64_t journal_age_ms(const struct journal *j)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)(now.tv_sec - j->born.tv_sec) * 1000u
+           + (uint64_t)((now.tv_nsec - j->born.tv_nsec) / 1000000);
+}
+
+/* Copy s into the blob at *at; returns where it went. */
+static const char *put(char **at, const char *s, size_t len)
+{
+    char *p = *at;
+
+    memcpy(p, s, len);
+    p[len] = '\0';
+    *at += len + 1;
+    return p;
+}
+
+uint64_t journal_append(struct journal *j, const struct journal_input *in)
+{
+    struct buf path = BUF_INIT, query = BUF_INIT, json = BUF_INIT;
+    const char *method = in->method ? in->method : "";
+    const char *op = in->op ? in->op : "";
+    const char *principal = in->principal_id ? in->principal_id : "";
+    const char *rid = in->request_id ? in->request_id : "";
+    size_t lens[5], total, i;
+    struct entry e;
+    char *at, *old = NULL;
+    uint64_t seq;
+
+    /* All the work before the lock: redact, render, pack into one allocation. */
+    redact_tokens_in(&path, in->path ? in->path : "", in->path ? strlen(in->path) : 0);
+    redact_query(&query, in->query ? in->query : "");
+    render(&json, in, buf_cstr(&path), buf_cstr(&query));
+    lens[0] = strlen(op);
+    lens[1] = strlen(principal);
+    lens[2] = strlen(method);
+    lens[3] = path.len;
+    lens[4] = strlen(rid);
+    for (total = json.len + 1, i = 0; i < 5; i++)
+        total += lens[i] + 1;
+    e.blob = xmalloc(total);
+    at = e.blob;
+    e.status = in->status;
+    e.op = put(&at, op, lens[0]);
+    e.principal = put(&at, principal, lens[1]);
+    e.method = put(&at, method, lens[2]);
+    e.path = put(&at, buf_cstr(&path), lens[3]);
+    e.request_id = put(&at, rid, lens[4]);
+    e.rest = put(&at, json.data, json.len);
+    e.rest_len = json.len;
+    buf_release(&path);
+    buf_release(&query);
+    buf_release(&json);
+
+    pthread_mutex_lock(&j->lock);
+    if (!j->ring)
+        j->ring = xcalloc(j->max, sizeof(*j->ring));
+    e.seq = seq = j->next_seq++;
+    if (j->count == j->max) {
+        old = j->ring[j->head].blob;
+        j->ring[j->head] = e;
+        j->head = (j->head + 1) % j->max;
+    } else {
+        j->ring[(j->head + j->count) % j->max] = e;
+        j->count++;
+    }
+    pthread_mutex_unlock(&j->lock);
+    free(old);
+    return seq;
+}
+
+void journal_clear(struct journal *j)
+{
+    struct entry *ring;
+    size_t head, count, max, i;
+
+    pthread_mutex_lock(&j->lock);
+    ring = j->ring;
+    head = j->head;
+    count = j->count;
+    max = j->max;
+    j->ring = NULL;
+    j->head = j->count = 0;
+    pthread_mutex_unlock(&j->lock);
+    for (i = 0; i < count; i++)
+        free(ring[(head + i) % max].blob);
+    free(ring);
+}
+
+/* ---- queries ---------------------------------------------------------------------- */
+
+struct filter {
+    const char *op, *principal, *method, *path, *request_id;
+    bool path_glob;
+    bool has_status;
+    int status;
+    uint64_t since;
+    size_t limit;
+};
+
+static const char *fstr(const cJSON *f, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(f, name);
+
+    return cJSON_IsString(v) && v->valuestring[0] ? v->valuestring : NULL;
+}
+
+/* A number member, or a string holding one (query parameters may come untyped). */
+static bool fnum(const cJSON *f, const char *name, double *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(f, name);
+    char *end;
+
+    if (cJSON_IsNumber(v)) {
+        *out = v->valuedouble;
+        return true;
+    }
+    if (cJSON_IsString(v) && v->valuestring[0]) {
+        *out = strtod(v->valuestring, &end);
+        return *end == '\0';
+    }
+    return false;
+}
+
+static void filter_init(struct filter *f, const cJSON *json)
+{
+    double d;
+
+    memset(f, 0, sizeof(*f));
+    f->limit = QUERY_DEFAULT_LIMIT;
+    if (!json)
+        return;
+    f->op = fstr(json, "op");
+    f->principal = fstr(json, "principal");
+    f->method = fstr(json, "method");
+    f->path = fstr(json, "path");
+    f->request_id = fstr(json, "request_id");
+    f->path_glob = f->path && strpbrk(f->path, "*?[") != NULL;
+    if (fnum(json, "status", &d)) {
+        f->has_status = true;
+        f->status = (int)d;
+    }
+    if (fnum(json, "since", &d) && d > 0)
+        f->since = (uint64_t)d;
+    if (fnum(json, "limit", &d))
+        f->limit = d < 1 ? 1 : d > QUERY_MAX_LIMIT ? QUERY_MAX_LIMIT : (size_t)d;
+}
+
+static bool matches(const struct filter *f, const struct entry *e)
+{
+    if (e->seq <= f->since)
+        return false;
+    if (f->has_status && e->status != f->status)
+        return false;
+    if (f->op && strcmp(f->op, e->op) != 0)
+        return false;
+    if (f->principal && strcmp(f->principal, e->principal) != 0)
+        return false;
+    if (f->method && strcasecmp(f->method, e->method) != 0)
+        return false;
+    if (f->request_id && strcmp(f->request_id, e->request_id) != 0)
+        return false;
+    if (f->path) {
+        /* A glob's star also crosses slashes: "/v1/hogboxes/" + star covers the subtree. */
+        if (f->path_glob ? fnmatch(f->path, e->path, 0) != 0 : strcmp(f->path, e->path) != 0)
+            return false;
+    }
+    return true;
+}
+
+cJSON *journal_query(struct journal *j, const cJSON *filter, size_t *total)
+{
+    struct filter f;
+    char **texts;
+    size_t n = 0, matched = 0, i;
+    cJSON *items = cJSON_CreateArray();
+
+    filter_init(&f, filter);
+    texts = xcalloc(f.limit, sizeof(*texts));
+    /* Copy the texts out under the lock; parse them after. */
+    pthread_mutex_lock(&j->lock);
+    for (i = 0; i < j->count; i++) {
+        const struct entry *e = &j->ring[(j->head + i) % j->max];
+
+        if (!matches(&f, e))
+            continue;
+        matched++;
+        if (n < f.limit) {
+            char head[32];
+            int hl = snprintf(head, sizeof(head), "{\"seq\":%llu", (unsigned long long)e->seq);
+
+            texts[n] = xmalloc((size_t)hl + e->rest_len + 1);
+            memcpy(texts[n], head, (size_t)hl);
+            memcpy(texts[n] + hl, e->rest, e->rest_len + 1);
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&j->lock);
+    for (i = 0; i < n; i++) {
+        cJSON *item = cJSON_Parse(texts[i]);
+
+        if (item)
+            cJSON_AddItemToArray(items, item);
+        else
+            log_error("journal: an entry does not parse back (a bug): %.80s", texts[i]);
+        free(texts[i]);
+    }
+    free(texts);
+    if (total)
+        *total = matched;
+    return items;
+}
+
+size_t journal_count(struct journal *j, const cJSON *filter)
+{
+    struct filter f;
+    size_t matched = 0, i;
+
+    filter_init(&f, filter);
+    pthread_mutex_lock(&j->lock);
+    for (i = 0; i < j->count; i++)
+        matched += matches(&f, &j->ring[(j->head + i) % j->max]);
+    pthread_mutex_unlock(&j->lock);
+    return matched;
+}

@@ -1,0 +1,188 @@
+/* hogmock: the command. Parses options, starts the mock, waits for SIGINT/SIGTERM, drains
+ * and exits 0. Everything else lives in the library (hogmock.h). */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hogmock.h"
+#include "log.h"
+
+static const char usage[] =
+    "NAME\n"
+    "    hogmock - a programmable mock of hogplane, the hogbox sandbox API\n"
+    "\n"
+    "SYNOPSIS\n"
+    "    hogmock [OPTION]...\n"
+    "\n"
+    "DESCRIPTION\n"
+    "    Serves the hogplane API from its OpenAPI description with real state: hogboxes and\n"
+    "    their lifecycle, files, snapshots and exec, kept in SQLite. Every request is routed\n"
+    "    and validated against the spec, authenticated, journaled, and every error is an\n"
+    "    RFC 9457 problem+json with a stable code. An admin API under /__hogmock/ (see\n"
+    "    openapi/hogmock-admin.yaml) resets state, adds tokens, moves the clock, scripts\n"
+    "    programs and reads the journal.\n"
+    "\n"
+    "    Once listening it prints 'hogmock listening on URL'. SIGINT or SIGTERM stops it:\n"
+    "    it stops accepting, lets requests in flight finish, and exits 0.\n"
+    "\n"
+    "OPTIONS\n"
+    "    --listen HOST:PORT   where to listen (default 127.0.0.1:0, a free port); IPv6 as\n"
+    "                         [::1]:8080\n"
+    "    --ready-file FILE    write the URL to FILE once listening\n"
+    "    --spec FILE          the hogplane OpenAPI description (default: the bundled\n"
+    "                         openapi/hogplane.yaml); operations it has that hogmock does not\n"
+    "                         simulate answer 501\n"
+    "    --admin-spec FILE    the admin API description (default: the bundled one)\n"
+    "    --db FILE            keep state in FILE (SQLite, WAL) so it survives a restart\n"
+    "                         (default: in memory, gone at exit)\n"
+    "    --tokens FILE        API tokens, YAML or JSON: {tok_...: {principal_id, display_name}}\n"
+    "                         (example: fixtures/auth/tokens.yaml)\n"
+    "    --limits FILE        limits in the shape of GET /v1/limits, over the defaults\n"
+    "    --admin-token TOKEN  open the admin API to any client sending\n"
+    "                         X-Hogmock-Admin-Token: TOKEN (default: loopback clients only)\n"
+    "    --clock real|virtual time source (default real); with virtual, time moves only\n"
+    "                         through the admin clock API, and exec's sleep costs no time\n"
+    "    --boot-ms N          new hogboxes stay 'creating' for N ms (default 0)\n"
+    "    --snapshot-ms N      snapshots keep a box 'snapshotting' for N ms (default 0)\n"
+    "    --threads N          request threads (default: one per core)\n"
+    "    --journal-max N      requests kept in the journal (default 100000)\n"
+    "    --log-level LEVEL    error, warn, info (default), debug or trace\n"
+    "    -h, --help           show this text\n"
+    "\n"
+    "EXIT STATUS\n"
+    "    0 stopped by a signal after draining; 1 could not start; 2 bad usage.\n"
+    "\n"
+    "EXAMPLE\n"
+    "    hogmock --listen 127.0.0.1:8080 --tokens fixtures/auth/tokens.yaml &\n"
+    "    curl -H 'Authorization: Bearer tok_alice' http://127.0.0.1:8080/v1/me\n";
+
+static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int bad_usage(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("hogmock: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs(" (try --help)\n", stderr);
+    return 2;
+}
+
+static int parse_count(const char *opt, const char *s, unsigned long long max,
+                       unsigned long long *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtoull(s, &end, 10);
+    if (!*s || *end || errno || *out > max || s[0] == '-') {
+        fprintf(stderr, "hogmock: %s needs a number from 0 to %llu, not '%s'\n", opt, max, s);
+        return -1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct hogmock_config cfg;
+    struct hogmock *hm;
+    struct buf err = BUF_INIT;
+    sigset_t stop;
+    enum log_level level = LOG_INFO;
+    int i, sig = 0;
+
+    hogmock_config_init(&cfg);
+    for (i = 1; i < argc; i++) {
+        const char *opt = argv[i], *val = NULL, *eq = strchr(opt, '=');
+        char name[32];
+        unsigned long long n;
+
+        if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (strncmp(opt, "--", 2) != 0)
+            return bad_usage("unexpected argument '%s'", opt);
+        if (eq && (size_t)(eq - opt) < sizeof(name)) {
+            snprintf(name, sizeof(name), "%.*s", (int)(eq - opt), opt);
+            opt = name;
+            val = eq + 1;
+        } else if (i + 1 < argc) {
+            val = argv[i + 1];
+        }
+#define TAKE() do { if (!val) return bad_usage("%s needs a value", opt); if (!eq) i++; } while (0)
+        if (strcmp(opt, "--listen") == 0) { TAKE(); cfg.listen = val; }
+        else if (strcmp(opt, "--ready-file") == 0) { TAKE(); cfg.ready_file = val; }
+        else if (strcmp(opt, "--spec") == 0) { TAKE(); cfg.spec_path = val; }
+        else if (strcmp(opt, "--admin-spec") == 0) { TAKE(); cfg.admin_spec_path = val; }
+        else if (strcmp(opt, "--db") == 0) { TAKE(); cfg.db_path = val; }
+        else if (strcmp(opt, "--tokens") == 0) { TAKE(); cfg.tokens_path = val; }
+        else if (strcmp(opt, "--limits") == 0) { TAKE(); cfg.limits_path = val; }
+        else if (strcmp(opt, "--admin-token") == 0) {
+            TAKE();
+            if (!*val)
+                return bad_usage("%s must not be empty", opt);
+            cfg.admin_token = val;
+        } else if (strcmp(opt, "--clock") == 0) {
+            TAKE();
+            if (strcmp(val, "virtual") != 0 && strcmp(val, "real") != 0)
+                return bad_usage("--clock takes 'real' or 'virtual', not '%s'", val);
+            cfg.virtual_clock = strcmp(val, "virtual") == 0;
+        } else if (strcmp(opt, "--boot-ms") == 0) {
+            TAKE();
+            if (parse_count(opt, val, 86400000ull, &n))
+                return 2;
+            cfg.boot_ms = n;
+        } else if (strcmp(opt, "--snapshot-ms") == 0) {
+            TAKE();
+            if (parse_count(opt, val, 86400000ull, &n))
+                return 2;
+            cfg.snapshot_ms = n;
+        } else if (strcmp(opt, "--threads") == 0) {
+            TAKE();
+            if (parse_count(opt, val, 256, &n) || n == 0)
+                return n == 0 ? bad_usage("%s must be at least 1", opt) : 2;
+            cfg.threads = (unsigned)n;
+        } else if (strcmp(opt, "--journal-max") == 0) {
+            TAKE();
+            if (parse_count(opt, val, 100000000ull, &n) || n == 0)
+                return n == 0 ? bad_usage("%s must be at least 1", opt) : 2;
+            cfg.journal_max = (size_t)n;
+        } else if (strcmp(opt, "--log-level") == 0) {
+            TAKE();
+            if (log_level_parse(val, &level) != RC_OK)
+                return bad_usage("--log-level takes error, warn, info, debug or trace, not '%s'", val);
+        } else {
+            return bad_usage("unknown option '%s'", argv[i]);
+        }
+#undef TAKE
+    }
+    log_set_level(level);
+
+    /* Block the stop signals before any thread starts, so only sigwait sees them. */
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (hogmock_start(&cfg, &hm, &err) != RC_OK) {
+        fprintf(stderr, "hogmock: %s\n", buf_cstr(&err));
+        buf_release(&err);
+        return 1;
+    }
+    printf("hogmock listening on %s\n", hogmock_url(hm));
+    fflush(stdout);
+    sigwait(&stop, &sig);
+    log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    hogmock_stop(hm);
+    buf_release(&err);
+    return 0;
+}

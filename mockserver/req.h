@@ -1,0 +1,69 @@
+/* req: one request as a handler sees it, and the only way a handler answers.
+ * Handlers never touch libmicrohttpd; a request gets exactly one answer. */
+#ifndef HOG_REQ_H
+#define HOG_REQ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "openapi.h"
+
+struct hogmock;
+struct principal;
+struct req;
+
+typedef void handler_fn(struct req *r);
+
+/* What a module serves: operation name (x-hog-operation or operationId) -> handler.
+ * Tables end with { NULL, NULL }. */
+struct route {
+    const char *op;
+    handler_fn *fn;
+};
+
+struct req {
+    struct hogmock *hm;
+    const char *request_id;     /* "req_" + 16 hex digits */
+    const char *method;
+    const char *path;           /* as received, still percent-encoded, no query */
+    const char *query;          /* raw query string without '?', "" when none */
+    const struct openapi_op *op;
+    const struct openapi_match *match;
+    cJSON *path_params;         /* typed per the spec: {"id": "hb_..."} */
+    cJSON *query_params;        /* typed, with defaults for absent optional ones */
+    cJSON *json;                /* the JSON body, parsed and valid per the spec; or NULL */
+    const char *body;           /* the raw body (any content type); NULL when none */
+    size_t body_len;
+    const struct principal *principal; /* the caller; NULL on the admin API */
+    void *priv;                 /* the server's own state */
+};
+
+/* A request header (case-insensitive name), borrowed for the request; NULL when absent. */
+const char *req_header(const struct req *r, const char *name);
+/* A typed path or query parameter's string value, borrowed; NULL when absent or not a string. */
+const char *req_path_str(const struct req *r, const char *name);
+const char *req_query_str(const struct req *r, const char *name);
+/* A typed integer parameter, or def when absent. */
+int64_t req_query_int(const struct req *r, const char *name, int64_t def);
+
+/* Add a response header (both copied); may be called before the answer. */
+void req_set_header(struct req *r, const char *name, const char *value);
+
+/* Answer with JSON (body taken over; NULL for no body) and status. */
+void req_json(struct req *r, int status, cJSON *body);
+/* Answer with raw bytes (data taken over: it must come from malloc). */
+void req_bytes(struct req *r, int status, const char *content_type, char *data, size_t len);
+/* Answer with no body (204, or a 200 HEAD). */
+void req_empty(struct req *r, int status);
+/* Answer with a problem+json (RFC 9457) of the spec's catalogue; request_id is added. */
+void req_problem(struct req *r, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Answer with a problem the caller built (taken over); request_id is added. */
+void req_problem_json(struct req *r, cJSON *problem);
+/* True once the request has its answer. */
+bool req_answered(const struct req *r);
+
+#endif

@@ -1,0 +1,1024 @@
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "admin.h"
+#include "auth.h"
+#include "bundle.h"
+#include "journal.h"
+#include "params.h"
+#include "problem.h"
+#include "programs.h"
+#include "services.h"
+#include "sim.h"
+#include "store.h"
+#include "vclock.h"
+#include "xmalloc.h"
+#include "yamljson.h"
+
+#define ADMIN_PREFIX "/__hogmock"
+#define DEFAULT_JSON_BODY_MAX (1u << 20)
+#define DEFAULT_JOURNAL_MAX 100000
+/* How much of an oversized body is read and dropped before the connection is cut. */
+#define DISCARD_MAX (64u << 20)
+/* How long hogmock_stop waits for requests in flight. */
+#define DRAIN_MS 5000
+
+/* A response header, kept until the response is built. */
+struct header {
+    char *name, *value;
+};
+
+/* Per request, from the URI logger to the completion callback. */
+struct exchange {
+    struct req r;
+    struct MHD_Connection *conn;
+    char *uri;                  /* as received */
+    char *path, *query;
+    char request_id[40];
+    uint64_t arrival_ms;
+    struct timespec start;
+    const struct api_side *side;
+    struct openapi_match match;
+    bool matched;
+    bool started;               /* the first call (headers) is done */
+    bool journaled;
+    bool body_json;             /* the operation takes a JSON body */
+    size_t body_limit;
+    bool too_large;
+    uint64_t discarded;         /* bytes read past the limit and dropped */
+    struct buf body;
+    struct principal *principal;
+    /* the answer */
+    bool answered, queued;
+    int status;
+    char *resp_body;
+    size_t resp_len;
+    char *content_type;
+    struct header *headers;
+    size_t nheaders;
+};
+
+/* ---- ids ------------------------------------------------------------------------ */
+
+static uint64_t mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+void hogmock_new_id(struct hogmock *hm, const char *prefix, char *out, size_t size)
+{
+    uint64_t n = atomic_fetch_add(&hm->next_id, 1);
+
+    /* A bijection of the counter: unique in this process, random-looking across runs. */
+    snprintf(out, size, "%s%016llx", prefix, (unsigned long long)mix64(n ^ hm->id_salt));
+}
+
+/* ---- the handler API -------------------------------------------------------------- */
+
+static struct exchange *ex_of(const struct req *r)
+{
+    return r->priv;
+}
+
+const char *req_header(const struct req *r, const char *name)
+{
+    return MHD_lookup_connection_value(ex_of(r)->conn, MHD_HEADER_KIND, name);
+}
+
+static const cJSON *param(const cJSON *obj, const char *name)
+{
+    return obj ? cJSON_GetObjectItemCaseSensitive(obj, name) : NULL;
+}
+
+const char *req_path_str(const struct req *r, const char *name)
+{
+    const cJSON *v = param(r->path_params, name);
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+const char *req_query_str(const struct req *r, const char *name)
+{
+    const cJSON *v = param(r->query_params, name);
+
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+int64_t req_query_int(const struct req *r, const char *name, int64_t def)
+{
+    const cJSON *v = param(r->query_params, name);
+
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : def;
+}
+
+void req_set_header(struct req *r, const char *name, const char *value)
+{
+    struct exchange *ex = ex_of(r);
+
+    ex->headers = xrealloc(ex->headers, (ex->nheaders + 1) * sizeof(*ex->headers));
+    ex->headers[ex->nheaders].name = xstrdup(name);
+    ex->headers[ex->nheaders++].value = xstrdup(value);
+}
+
+bool req_answered(const struct req *r)
+{
+    return ex_of(r)->answered;
+}
+
+static void answer(struct exchange *ex, int status, const char *content_type, char *body,
+                   size_t len)
+{
+    if (ex->answered) {
+        /* A handler answering twice is a bug; keep the first answer. */
+        log_error("%s: answered twice (%d after %d)", ex->request_id, status, ex->status);
+        free(body);
+        return;
+    }
+    ex->answered = true;
+    ex->status = status;
+    ex->content_type = content_type ? xstrdup(content_type) : NULL;
+    ex->resp_body = body;
+    ex->resp_len = len;
+}
+
+void req_bytes(struct req *r, int status, const char *content_type, char *data, size_t len)
+{
+    answer(ex_of(r), status, content_type, data, len);
+}
+
+void req_empty(struct req *r, int status)
+{
+    answer(ex_of(r), status, NULL, NULL, 0);
+}
+
+void req_json(struct req *r, int status, cJSON *body)
+{
+    char *text = NULL;
+
+    if (body) {
+        text = cJSON_PrintUnformatted(body);
+        cJSON_Delete(body);
+    }
+    answer(ex_of(r), status, body ? "application/json" : NULL, text, text ? strlen(text) : 0);
+}
+
+void req_problem_json(struct req *r, cJSON *problem)
+{
+    const cJSON *status = cJSON_GetObjectItemCaseSensitive(problem, "status");
+    size_t len;
+    char *text;
+
+    problem_set_request_id(problem, r->request_id);
+    text = problem_render(problem, &len);
+    answer(ex_of(r), cJSON_IsNumber(status) ? status->valueint : 500, PROBLEM_CONTENT_TYPE,
+           text, len);
+    cJSON_Delete(problem);
+}
+
+void req_problem(struct req *r, int status, const char *code, const char *fmt, ...)
+{
+    struct buf detail = BUF_INIT;
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        buf_grow(&detail, (size_t)n);
+        va_start(ap, fmt);
+        vsnprintf(detail.data, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        detail.len = (size_t)n;
+    }
+    req_problem_json(r, problem_new(status, code, "%s", buf_cstr(&detail)));
+    buf_release(&detail);
+}
+
+/* ---- the pipeline ----------------------------------------------------------------- */
+
+static bool is_admin_path(const char *path)
+{
+    size_t n = strlen(ADMIN_PREFIX);
+
+    return strncmp(path, ADMIN_PREFIX, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+static bool from_loopback(struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = info ? info->client_addr : NULL;
+
+    if (!sa)
+        return false;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        const uint8_t *b = in6->sin6_addr.s6_addr;
+
+        if (IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr))
+            return true;
+        return IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && b[12] == 127;
+    }
+    return false;
+}
+
+/* Count the values of one header (to refuse duplicated credentials). */
+struct header_count {
+    const char *name;
+    unsigned n;
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    struct header_count *hc = cls;
+
+    (void)kind;
+    (void)value;
+    if (strcasecmp(key, hc->name) == 0)
+        hc->n++;
+    return MHD_YES;
+}
+
+static unsigned header_count(struct MHD_Connection *c, const char *name)
+{
+    struct header_count hc = { name, 0 };
+
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_header, &hc);
+    return hc.n;
+}
+
+static void answer_unauthorized(struct exchange *ex, const char *why)
+{
+    struct buf challenge = BUF_INIT;
+
+    auth_challenge(&challenge, why);
+    req_set_header(&ex->r, "WWW-Authenticate", buf_cstr(&challenge));
+    req_problem(&ex->r, 401, "invalid_token", "%s", why);
+    buf_release(&challenge);
+}
+
+/* Admin API: loopback only, or anyone holding --admin-token. */
+static bool admin_allowed(struct hogmock *hm, struct exchange *ex)
+{
+    const char *token = hm->cfg.admin_token;
+
+    if (token) {
+        const char *given = req_header(&ex->r, "X-Hogmock-Admin-Token");
+
+        if (given && mem_equal_ct(given, strlen(given), token, strlen(token)))
+            return true;
+        req_problem(&ex->r, 403, "forbidden",
+                    "the admin API needs the X-Hogmock-Admin-Token header given to --admin-token");
+        return false;
+    }
+    if (from_loopback(ex->conn))
+        return true;
+    req_problem(&ex->r, 403, "forbidden",
+                "the admin API answers loopback clients only (start hogmock with --admin-token "
+                "to open it to others)");
+    return false;
+}
+
+/* The body limit and kind of an operation: file uploads take raw bytes up to
+ * file_max_bytes, everything else JSON up to json_body_max. */
+static void body_rules(struct hogmock *hm, struct exchange *ex)
+{
+    const cJSON *content = ex->r.op->request_body
+        ? cJSON_GetObjectItemCaseSensitive(ex->r.op->request_body, "content") : NULL;
+    const cJSON *mt;
+
+    ex->body_limit = hm->cfg.json_body_max;
+    ex->body_json = false;
+    cJSON_ArrayForEach(mt, content) {
+        if (strcmp(mt->string, "application/json") == 0) {
+            ex->body_json = true;
+        } else {
+            /* Raw bodies (files, proxied requests) may be as large as a file. */
+            if ((size_t)hm->limits.file_max_bytes > ex->body_limit)
+                ex->body_limit = (size_t)hm->limits.file_max_bytes;
+        }
+    }
+}
+
+/* Headers are in: route, authorise, check the declared size. An early answer here
+ * makes MHD skip the body. */
+static void on_headers(struct hogmock *hm, struct exchange *ex)
+{
+    const char *cl;
+    enum rc rc;
+
+    ex->side = is_admin_path(ex->path) ? &hm->admin : &hm->pub;
+    if (ex->side == &hm->admin && !admin_allowed(hm, ex))
+        return;
+    rc = openapi_route(ex->side->api, ex->r.method, ex->path, &ex->match);
+    if (rc == RC_METHOD_NOT_ALLOWED) {
+        req_set_header(&ex->r, "Allow", ex->match.allow);
+        req_problem(&ex->r, 405, "method_not_allowed", "%s takes only %s, not %s", ex->path,
+                    ex->match.allow, ex->r.method);
+        return;
+    }
+    if (rc == RC_PARSE) {
+        req_problem(&ex->r, 400, "invalid_parameter",
+                    "the path has a malformed %%-escape or an encoded NUL");
+        return;
+    }
+    if (rc != RC_OK) {
+        req_problem(&ex->r, 404, "not_found", "no route matches %s %s", ex->r.method, ex->path);
+        return;
+    }
+    ex->matched = true;
+    ex->r.op = ex->match.op;
+    ex->r.match = &ex->match;
+
+    if (ex->side == &hm->pub) {
+        struct buf why = BUF_INIT;
+        const char *authz = req_header(&ex->r, "Authorization");
+
+        if (header_count(ex->conn, "Authorization") > 1)
+            buf_addstr(&why, "more than one Authorization header was sent");
+        else if (auth_resolve(hm->auth, authz, &ex->principal, &why) == RC_OK)
+            ex->r.principal = ex->principal;
+        if (!ex->principal) {
+            answer_unauthorized(ex, buf_cstr(&why));
+            buf_release(&why);
+            return;
+        }
+        buf_release(&why);
+    }
+
+    body_rules(hm, ex);
+    cl = MHD_lookup_connection_value(ex->conn, MHD_HEADER_KIND, "Content-Length");
+    if (cl) {
+        char *end;
+        unsigned long long n;
+
+        errno = 0;
+        n = strtoull(cl, &end, 10);
+        if (*end || errno || (n > 0 && !ex->r.op->request_body) || n > ex->body_limit) {
+            if (*end || errno)
+                req_problem(&ex->r, 400, "invalid_parameter", "Content-Length '%s' is not a number", cl);
+            else if (!ex->r.op->request_body)
+                req_problem(&ex->r, 400, "invalid_parameter",
+                            "%s takes no request body, but %llu bytes were announced",
+                            ex->r.op->operation_id, n);
+            else
+                req_problem(&ex->r, 413, "payload_too_large",
+                            "the body of %llu bytes is over the limit of %zu bytes", n,
+                            ex->body_limit);
+        }
+    }
+}
+
+static bool media_is(const char *content_type, const char *media)
+{
+    size_t n = strlen(media);
+
+    return content_type && strncasecmp(content_type, media, n) == 0
+           && (content_type[n] == '\0' || content_type[n] == ';' || content_type[n] == ' ');
+}
+
+static void add_param_issues(cJSON *problem, const struct param_issues *issues)
+{
+    size_t i;
+
+    for (i = 0; i < issues->count; i++)
+        problem_add_param_error(problem, issues->items[i].name, issues->items[i].detail);
+}
+
+/* Typed parameters, checked against their schemas: 400 invalid_parameter otherwise. */
+static bool check_params(struct exchange *ex)
+{
+    struct param_issues issues = { 0 };
+    const struct openapi_op *op = ex->r.op;
+    cJSON *problem;
+    size_t i;
+
+    params_path(op, &ex->match, &ex->r.path_params, &issues);
+    params_query(op, ex->query, &ex->r.query_params, &issues);
+    for (i = 0; i < op->nparams && !issues.count; i++) {
+        const struct openapi_param *p = &op->params[i];
+        const cJSON *obj = p->in == OPENAPI_IN_PATH ? ex->r.path_params
+                         : p->in == OPENAPI_IN_QUERY ? ex->r.query_params : NULL;
+        const cJSON *v = obj ? cJSON_GetObjectItemCaseSensitive(obj, p->name) : NULL;
+        struct schema_errors errs = SCHEMA_ERRORS_INIT;
+        size_t k;
+
+        if (!v || !p->schema || schema_validate(ex->side->schema, p->schema, v, &errs) == RC_OK)
+            continue;
+        for (k = 0; k < errs.count; k++) {
+            struct param_issue *is;
+
+            if (issues.count == issues.cap) {
+                issues.cap = issues.cap ? issues.cap * 2 : 4;
+                issues.items = xrealloc(issues.items, issues.cap * sizeof(*issues.items));
+            }
+            is = &issues.items[issues.count++];
+            is->in = p->in;
+            is->name = xstrdup(p->name);
+            /* The message starts with the pointer inside the value; "/: " is the value. */
+            is->detail = xstrdup(str_startswith(errs.items[k].message, "/: ")
+                                     ? errs.items[k].message + 3 : errs.items[k].message);
+        }
+        schema_errors_release(&errs);
+    }
+    if (!issues.count)
+        return true;
+    problem = problem_new(400, "invalid_parameter", "%s", issues.count == 1
+                          ? "a parameter is not valid" : "some parameters are not valid");
+    add_param_issues(problem, &issues);
+    param_issues_release(&issues);
+    req_problem_json(&ex->r, problem);
+    return false;
+}
+
+/* The JSON body: well-formed (400 malformed_json) and valid per the schema (422). */
+static bool check_json_body(struct exchange *ex)
+{
+    const cJSON *content = cJSON_GetObjectItemCaseSensitive(ex->r.op->request_body, "content");
+    const cJSON *media = cJSON_GetObjectItemCaseSensitive(content, "application/json");
+    const cJSON *schema = cJSON_GetObjectItemCaseSensitive(media, "schema");
+    const char *ctype = req_header(&ex->r, "Content-Type");
+    struct schema_errors errs = SCHEMA_ERRORS_INIT;
+    struct buf err = BUF_INIT;
+    cJSON *problem;
+    size_t i;
+
+    if (ex->body.len == 0) {
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ex->r.op->request_body, "required"))) {
+            req_problem(&ex->r, 400, "malformed_json", "%s needs a JSON body",
+                        ex->r.op->operation_id);
+            return false;
+        }
+        return true;
+    }
+    if (!media_is(ctype, "application/json")) {
+        req_problem(&ex->r, 415, "unsupported_media_type",
+                    "the body must be application/json, not '%s'", ctype ? ctype : "(none)");
+        return false;
+    }
+    if (yamljson_parse(ex->body.data, ex->body.len, "body.json", &ex->r.json, &err) != RC_OK) {
+        /* "body.json:1:5: message" -> "line 1, column 5: message" reads better. */
+        const char *msg = buf_cstr(&err);
+        unsigned line, col;
+        int used = 0;
+
+        if (sscanf(msg, "body.json:%u:%u: %n", &line, &col, &used) == 2 && used > 0)
+            req_problem(&ex->r, 400, "malformed_json", "the body is not valid JSON: line %u, "
+                        "column %u: %s", line, col, msg + used);
+        else
+            req_problem(&ex->r, 400, "malformed_json", "the body is not valid JSON: %s", msg);
+        buf_release(&err);
+        return false;
+    }
+    buf_release(&err);
+    if (!schema || schema_validate(ex->side->schema, schema, ex->r.json, &errs) == RC_OK)
+        return true;
+    problem = problem_new(422, "validation_failed", "%s",
+                          errs.count == 1 ? "the request body breaks 1 rule of the schema"
+                                          : "the request body breaks rules of the schema");
+    for (i = 0; i < errs.count; i++) {
+        const char *m = errs.items[i].message;
+        size_t plen = strlen(errs.items[i].pointer);
+
+        /* Messages start with "pointer: "; the pointer has its own member. */
+        if (strncmp(m, errs.items[i].pointer, plen) == 0 && strncmp(m + plen, ": ", 2) == 0)
+            m += plen + 2;
+        else if (str_startswith(m, "/: "))
+            m += 3;
+        problem_add_error(problem, errs.items[i].pointer, m);
+    }
+    schema_errors_release(&errs);
+    req_problem_json(&ex->r, problem);
+    return false;
+}
+
+/* The body is in: check it and the parameters, then run the handler. */
+static void on_complete(struct hogmock *hm, struct exchange *ex)
+{
+    handler_fn *fn;
+
+    (void)hm;
+    if (!check_params(ex))
+        return;
+    ex->r.body = ex->body.data;
+    ex->r.body_len = ex->body.len;
+    if (ex->body_json && !check_json_body(ex))
+        return;
+    if (!ex->body_json && ex->body.len && !ex->r.op->request_body) {
+        req_problem(&ex->r, 400, "invalid_parameter", "%s takes no request body",
+                    ex->r.op->operation_id);
+        return;
+    }
+    fn = ex->side->handlers[ex->r.op - openapi_op_at(ex->side->api, 0)];
+    if (!fn) {
+        req_problem(&ex->r, 501, "not_implemented", "hogmock does not simulate %s",
+                    ex->r.op->operation_id);
+        return;
+    }
+    fn(&ex->r);
+    if (!ex->answered) {
+        log_error("%s: %s gave no answer", ex->request_id, ex->r.op->operation_id);
+        req_problem(&ex->r, 500, "internal_error", "the handler of %s gave no answer",
+                    ex->r.op->operation_id);
+    }
+}
+
+static void journal_exchange(struct hogmock *hm, struct exchange *ex, const char *note);
+
+static enum MHD_Result queue(struct exchange *ex)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+    size_t i;
+
+    journal_exchange(ex->r.hm, ex, NULL);
+    resp = MHD_create_response_from_buffer(ex->resp_len, ex->resp_body, MHD_RESPMEM_MUST_FREE);
+    if (!resp)
+        return MHD_NO;
+    ex->resp_body = NULL;   /* MHD owns it now */
+    MHD_add_response_header(resp, "X-Request-Id", ex->request_id);
+    if (ex->content_type)
+        MHD_add_response_header(resp, "Content-Type", ex->content_type);
+    for (i = 0; i < ex->nheaders; i++)
+        MHD_add_response_header(resp, ex->headers[i].name, ex->headers[i].value);
+    ret = MHD_queue_response(ex->conn, (unsigned)ex->status, resp);
+    MHD_destroy_response(resp);
+    ex->queued = true;
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **req_cls)
+{
+    struct hogmock *hm = cls;
+    struct exchange *ex = *req_cls;
+
+    (void)url;
+    (void)version;
+    if (!ex)
+        return MHD_NO;
+    if (!ex->started) {
+        ex->started = true;
+        ex->conn = conn;
+        ex->r.method = method;
+        on_headers(hm, ex);
+        return ex->answered ? queue(ex) : MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+
+        *upload_data_size = 0;
+        if (ex->answered)
+            return MHD_YES;
+        if (ex->too_large || n > ex->body_limit - ex->body.len) {
+            /* Keep reading but not storing, and answer 413 once the body ends: closing
+             * now would make the kernel reset the connection and lose the answer. A
+             * client that goes on far past the limit is cut off. */
+            ex->too_large = true;
+            ex->discarded += n;
+            if (ex->discarded > ex->body_limit + DISCARD_MAX) {
+                req_problem(&ex->r, 413, "payload_too_large",
+                            "the body is over the limit of %zu bytes", ex->body_limit);
+                return queue(ex);
+            }
+            return MHD_YES;
+        }
+        buf_add(&ex->body, upload_data, n);
+        return MHD_YES;
+    }
+    if (ex->queued)
+        return MHD_YES;
+    if (ex->too_large)
+        req_problem(&ex->r, 413, "payload_too_large", "the body is over the limit of %zu bytes",
+                    ex->body_limit);
+    if (!ex->answered)
+        on_complete(hm, ex);
+    return queue(ex);
+}
+
+/* The first thing MHD knows of a request: its raw URI, before any unescaping. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct hogmock *hm = cls;
+    struct exchange *ex = xcalloc(1, sizeof(*ex));
+    const char *q = strchr(uri, '?');
+
+    (void)conn;
+    ex->uri = xstrdup(uri);
+    ex->path = q ? xstrndup(uri, (size_t)(q - uri)) : xstrdup(uri);
+    ex->query = xstrdup(q ? q + 1 : "");
+    ex->arrival_ms = vclock_now_ms(hm->clock);
+    clock_gettime(CLOCK_MONOTONIC, &ex->start);
+    hogmock_new_id(hm, "req_", ex->request_id, sizeof(ex->request_id));
+    ex->r.hm = hm;
+    ex->r.priv = ex;
+    ex->r.request_id = ex->request_id;
+    ex->r.path = ex->path;
+    ex->r.query = ex->query;
+    ex->r.method = "";
+    buf_init(&ex->body);
+    atomic_fetch_add(&hm->inflight, 1);
+    return ex;
+}
+
+struct header_list {
+    const char **v;
+    size_t n, cap;
+};
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    struct header_list *l = cls;
+
+    (void)kind;
+    if (l->n + 3 > l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 32;
+        l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+    }
+    l->v[l->n++] = key;
+    l->v[l->n++] = value ? value : "";
+    l->v[l->n] = NULL;
+    return MHD_YES;
+}
+
+static void exchange_free(struct exchange *ex)
+{
+    size_t i;
+
+    openapi_match_release(&ex->match);
+    cJSON_Delete(ex->r.path_params);
+    cJSON_Delete(ex->r.query_params);
+    cJSON_Delete(ex->r.json);
+    principal_free(ex->principal);
+    buf_release(&ex->body);
+    for (i = 0; i < ex->nheaders; i++) {
+        free(ex->headers[i].name);
+        free(ex->headers[i].value);
+    }
+    free(ex->headers);
+    free(ex->resp_body);
+    free(ex->content_type);
+    free(ex->uri);
+    free(ex->path);
+    free(ex->query);
+    free(ex);
+}
+
+/* Journal the exchange once: when its answer is queued (so a client that sees the
+ * answer finds it in the journal), or at completion when it never got one. */
+static void journal_exchange(struct hogmock *hm, struct exchange *ex, const char *note)
+{
+    struct header_list hl = { NULL, 0, 0 };
+    struct journal_input in = { 0 };
+    struct timespec end;
+
+    if (ex->journaled || !ex->started)
+        return;
+    ex->journaled = true;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    MHD_get_connection_values(ex->conn, MHD_HEADER_KIND, collect_header, &hl);
+    in.time_ms = ex->arrival_ms;
+    in.request_id = ex->request_id;
+    in.method = ex->r.method;
+    in.path = ex->path;
+    in.query = ex->query;
+    in.op = ex->matched ? ex->r.op->name : NULL;
+    in.principal_id = ex->principal ? ex->principal->id : NULL;
+    in.auth_path = ex->principal ? ex->principal->auth_path : NULL;
+    in.headers = hl.v;
+    in.body = ex->body.data;
+    in.body_len = ex->body.len;
+    in.content_type = req_header(&ex->r, "Content-Type");
+    in.status = ex->answered ? ex->status : 0;
+    in.response_bytes = ex->answered ? ex->resp_len : 0;
+    in.duration_us = (uint64_t)(end.tv_sec - ex->start.tv_sec) * 1000000u
+                     + (uint64_t)((end.tv_nsec - ex->start.tv_nsec) / 1000);
+    in.note = note;
+    journal_append(hm->journal, &in);
+    free(hl.v);
+}
+
+static void on_done(void *cls, struct MHD_Connection *conn, void **req_cls,
+                    enum MHD_RequestTerminationCode toe)
+{
+    struct hogmock *hm = cls;
+    struct exchange *ex = *req_cls;
+
+    (void)conn;
+    *req_cls = NULL;
+    if (!ex)
+        return;
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !ex->queued)
+        journal_exchange(hm, ex, "the client went away before the request was complete");
+    exchange_free(ex);
+    atomic_fetch_sub(&hm->inflight, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[512];
+    size_t n;
+
+    (void)cls;
+    vsnprintf(line, sizeof(line), fmt, ap);
+    n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    log_debug("http: %s", line);
+}
+
+/* MHD unescapes paths and arguments by default; the router wants them raw. */
+static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    return strlen(s);
+}
+
+/* ---- start and stop ----------------------------------------------------------------- */
+
+static enum rc parse_listen(const char *listen, struct sockaddr_storage *ss, int *v6,
+                            struct buf *err)
+{
+    const char *colon = strrchr(listen, ':');
+    char host[128];
+    char *end;
+    unsigned long port;
+    size_t hlen;
+
+    memset(ss, 0, sizeof(*ss));
+    if (!colon || colon == listen) {
+        buf_addf(err, "--listen '%s' is not HOST:PORT (as in 127.0.0.1:0 or [::1]:8080)", listen);
+        return RC_INVALID;
+    }
+    errno = 0;
+    port = strtoul(colon + 1, &end, 10);
+    if (!colon[1] || *end || errno || port > 65535) {
+        buf_addf(err, "--listen '%s': the port must be a number from 0 to 65535", listen);
+        return RC_INVALID;
+    }
+    hlen = (size_t)(colon - listen);
+    if (listen[0] == '[' && hlen >= 2 && listen[hlen - 1] == ']') {
+        listen++;
+        hlen -= 2;
+    }
+    if (hlen >= sizeof(host)) {
+        buf_addf(err, "--listen '%s': the host is too long", listen);
+        return RC_INVALID;
+    }
+    memcpy(host, listen, hlen);
+    host[hlen] = '\0';
+    if (strcmp(host, "localhost") == 0)
+        strcpy(host, "127.0.0.1");
+    {
+        struct sockaddr_in *in = (struct sockaddr_in *)(void *)ss;
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)ss;
+
+        if (inet_pton(AF_INET, host, &in->sin_addr) == 1) {
+            in->sin_family = AF_INET;
+            in->sin_port = htons((uint16_t)port);
+            *v6 = 0;
+            return RC_OK;
+        }
+        if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+            in6->sin6_family = AF_INET6;
+            in6->sin6_port = htons((uint16_t)port);
+            *v6 = 1;
+            return RC_OK;
+        }
+    }
+    buf_addf(err, "--listen '%s': '%s' is not an IPv4 or IPv6 address", listen, host);
+    return RC_INVALID;
+}
+
+/* Join the spec's operations to the modules' handlers by operation name. */
+static void bind_handlers(struct api_side *side, const struct route *const *tables)
+{
+    size_t i, n = openapi_op_count(side->api);
+
+    side->handlers = xcalloc(n ? n : 1, sizeof(*side->handlers));
+    for (i = 0; i < n; i++) {
+        const struct openapi_op *op = openapi_op_at(side->api, i);
+        const struct route *const *t;
+
+        for (t = tables; *t && !side->handlers[i]; t++) {
+            const struct route *r;
+
+            for (r = *t; r->op; r++) {
+                if (strcmp(r->op, op->name) == 0) {
+                    side->handlers[i] = r->fn;
+                    break;
+                }
+            }
+        }
+    }
+}
+
+static enum rc load_side(struct api_side *side, const char *path, const char *bundled,
+                         const struct route *const *tables, struct buf *err)
+{
+    struct buf def = BUF_INIT;
+    enum rc rc;
+
+    if (!path) {
+        bundle_path(bundled, &def);
+        path = buf_cstr(&def);
+    }
+    rc = openapi_load(path, &side->api, err);
+    buf_release(&def);
+    if (rc != RC_OK)
+        return rc;
+    side->schema = schema_new(openapi_doc(side->api));
+    bind_handlers(side, tables);
+    return RC_OK;
+}
+
+static void side_release(struct api_side *side)
+{
+    schema_free(side->schema);
+    openapi_free(side->api);
+    free(side->handlers);
+}
+
+void hogmock_config_init(struct hogmock_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->listen = "127.0.0.1:0";
+}
+
+static const char *own(struct hogmock *hm, size_t slot, const char *s)
+{
+    return s ? (hm->owned[slot] = xstrdup(s)) : NULL;
+}
+
+static unsigned cores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return n > 0 ? (unsigned)n : 1;
+}
+
+enum rc hogmock_start(const struct hogmock_config *cfg, struct hogmock **out, struct buf *err)
+{
+    static const struct route *const pub_tables[] = {
+        auth_routes, sim_routes, files_routes, exec_routes, NULL,
+    };
+    static const struct route *const admin_tables[] = { admin_routes, NULL };
+    struct hogmock *hm = xcalloc(1, sizeof(*hm));
+    struct sockaddr_storage ss;
+    const union MHD_DaemonInfo *info;
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    struct timespec ts;
+    enum rc rc;
+    int v6 = 0;
+
+    *out = NULL;
+    xmalloc_init_cjson();
+    hm->cfg = *cfg;
+    hm->cfg.listen = own(hm, 0, cfg->listen ? cfg->listen : "127.0.0.1:0");
+    hm->cfg.spec_path = own(hm, 1, cfg->spec_path);
+    hm->cfg.admin_spec_path = own(hm, 2, cfg->admin_spec_path);
+    hm->cfg.db_path = own(hm, 3, cfg->db_path);
+    hm->cfg.tokens_path = own(hm, 4, cfg->tokens_path);
+    hm->cfg.limits_path = own(hm, 5, cfg->limits_path);
+    hm->cfg.ready_file = own(hm, 6, cfg->ready_file);
+    hm->cfg.admin_token = own(hm, 7, cfg->admin_token);
+    if (!hm->cfg.json_body_max)
+        hm->cfg.json_body_max = DEFAULT_JSON_BODY_MAX;
+    if (!hm->cfg.journal_max)
+        hm->cfg.journal_max = DEFAULT_JOURNAL_MAX;
+    if (!hm->cfg.threads)
+        hm->cfg.threads = cores();
+    clock_gettime(CLOCK_REALTIME, &ts);
+    hm->id_salt = mix64((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)getpid());
+
+    hogmock_limits_default(&hm->limits);
+    if ((rc = parse_listen(hm->cfg.listen, &ss, &v6, err)) != RC_OK
+        || (hm->cfg.limits_path && (rc = sim_load_limits(&hm->limits, hm->cfg.limits_path, err)))
+        || (rc = load_side(&hm->pub, hm->cfg.spec_path, "openapi/hogplane.yaml", pub_tables, err))
+        || (rc = load_side(&hm->admin, hm->cfg.admin_spec_path, "openapi/hogmock-admin.yaml",
+                           admin_tables, err))
+        || (rc = store_open(hm->cfg.db_path, &hm->store, err)))
+        goto fail;
+    hm->clock = vclock_new(hm->cfg.virtual_clock);
+    hm->journal = journal_new(hm->cfg.journal_max);
+    hm->auth = auth_new(hm->store);
+    hm->programs = programs_new();
+    hm->services = services_new();
+    if (hm->cfg.tokens_path && (rc = auth_load_tokens(hm->auth, hm->cfg.tokens_path, err)))
+        goto fail;
+
+    hm->daemon = MHD_start_daemon(
+        flags | (v6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL, on_request, hm,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_THREAD_POOL_SIZE, hm->cfg.threads,
+        MHD_OPTION_URI_LOG_CALLBACK, on_uri, hm,
+        MHD_OPTION_NOTIFY_COMPLETED, on_done, hm,
+        MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_CONNECTION_TIMEOUT, 120u,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        MHD_OPTION_END);
+    if (!hm->daemon) {
+        buf_addf(err, "cannot listen on %s: %s", hm->cfg.listen, strerror(errno ? errno : EADDRINUSE));
+        rc = RC_IO;
+        goto fail;
+    }
+    info = MHD_get_daemon_info(hm->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    hm->port = info ? info->port : 0;
+    {
+        char host[INET6_ADDRSTRLEN];
+
+        if (v6)
+            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)&ss)->sin6_addr, host, sizeof(host));
+        else
+            inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)&ss)->sin_addr, host, sizeof(host));
+        snprintf(hm->url, sizeof(hm->url), v6 ? "http://[%s]:%u" : "http://%s:%u", host,
+                 (unsigned)hm->port);
+    }
+    if (hm->cfg.ready_file) {
+        FILE *f = fopen(hm->cfg.ready_file, "w");
+
+        if (!f || fprintf(f, "%s\n", hm->url) < 0 || fclose(f) != 0) {
+            buf_addf(err, "cannot write the ready file '%s': %s", hm->cfg.ready_file,
+                     strerror(errno));
+            rc = RC_IO;
+            goto fail;
+        }
+    }
+    *out = hm;
+    return RC_OK;
+fail:
+    hogmock_stop(hm);
+    return rc;
+}
+
+const char *hogmock_url(const struct hogmock *hm)
+{
+    return hm->url;
+}
+
+uint16_t hogmock_port(const struct hogmock *hm)
+{
+    return hm->port;
+}
+
+void hogmock_stop(struct hogmock *hm)
+{
+    size_t i;
+
+    if (!hm)
+        return;
+    if (hm->daemon) {
+        MHD_socket fd = MHD_quiesce_daemon(hm->daemon);
+        int waited;
+
+        if (fd != MHD_INVALID_SOCKET)
+            close(fd);
+        /* Requests in flight finish; idle keep-alive connections are simply closed. */
+        for (waited = 0; waited < DRAIN_MS && atomic_load(&hm->inflight) > 0; waited += 5) {
+            struct timespec ts = { 0, 5 * 1000000L };
+
+            nanosleep(&ts, NULL);
+        }
+        MHD_stop_daemon(hm->daemon);
+    }
+    services_free(hm->services);
+    programs_free(hm->programs);
+    auth_free(hm->auth);
+    journal_free(hm->journal);
+    vclock_free(hm->clock);
+    store_close(hm->store);
+    side_release(&hm->pub);
+    side_release(&hm->admin);
+    for (i = 0; i < sizeof(hm->owned) / sizeof(hm->owned[0]); i++)
+        free(hm->owned[i]);
+    free(hm);
+}

@@ -1,0 +1,60 @@
+/* server: hogmock's shared state and its HTTP side (libmicrohttpd, the request pipeline:
+ * route, authenticate, validate, handle, journal). Handlers see only req.h. */
+#ifndef HOG_SERVER_H
+#define HOG_SERVER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "hogmock.h"
+#include "openapi.h"
+#include "req.h"
+#include "schema.h"
+
+struct MHD_Daemon;
+struct store;
+struct vclock;
+struct journal;
+struct auth;
+struct programs;
+struct services;
+
+/* One loaded API description and its handlers, by operation index. */
+struct api_side {
+    struct openapi *api;
+    struct schema *schema;
+    handler_fn **handlers;       /* openapi_op_count entries; NULL: not simulated */
+};
+
+struct hogmock {
+    struct hogmock_config cfg;  /* strings point into owned copies below */
+    struct hog_limits limits;
+    struct api_side pub;        /* /v1: the hogplane spec */
+    struct api_side admin;      /* /__hogmock: openapi/hogmock-admin.yaml */
+    struct store *store;
+    struct vclock *clock;
+    struct journal *journal;
+    struct auth *auth;
+    struct programs *programs;
+    struct services *services;
+    struct MHD_Daemon *daemon;
+    uint16_t port;
+    char url[80];
+    atomic_uint_fast64_t next_id;  /* request and resource id counter */
+    atomic_int inflight;        /* requests between their URI and their completion */
+    uint64_t id_salt;           /* makes ids differ between runs */
+    char *owned[8];             /* copies of config strings */
+};
+
+/* A new random-looking id "<prefix><16 lowercase hex/base32 chars>" (hb_, snap_, req_),
+ * unique within this process and unlikely to repeat across runs; written to out (>= 40). */
+void hogmock_new_id(struct hogmock *hm, const char *prefix, char *out, size_t size);
+
+/* The handler tables of each module; server.c joins them to the spec's operations. */
+extern const struct route sim_routes[];
+extern const struct route files_routes[];
+extern const struct route exec_routes[];
+extern const struct route auth_routes[];
+extern const struct route admin_routes[];
+
+#endif
