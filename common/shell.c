@@ -31,7 +31,7 @@
 #define CAPTURE_MAX (16u << 20)     /* output held for $(...) or a pipe into a compound command */
 #define SCRIPT_MAX (1u << 20)       /* a script read from a file or stdin, or given to eval */
 #define SILENT_STEPS_MAX 2000000u   /* work in a row that neither writes nor sleeps */
-#define STEP_CHUNK 32u              /* the work of a chunk of input, in commands */
+#define STEP_CHUNK 256u             /* the work of a 64 KiB chunk of input, in commands */
 #define PIPE_CAPACITY 65536u        /* what a writer puts in a pipe whose reader never reads */
 #define CHUNK SHELL_WRITE_MAX
 
@@ -286,7 +286,7 @@ static enum wr sink_write(struct run *r, struct sink *s, const char *data, size_
         return WR_OK;
     if (s->closed)
         return WR_PIPE;
-    if (s->kind != SK_IO && !step(r, (unsigned)(len / 2048) + 1))
+    if (s->kind != SK_IO && !step(r, (unsigned)(len / 256) + 1))
         return WR_ABORT;
     switch (s->kind) {
     case SK_IO:
@@ -545,6 +545,28 @@ static char *path_resolve(const char *cwd, const char *path)
     joined = xasprintf("%s/%s", cwd, path);
     norm = path_normalise(joined);
     free(joined);
+    return norm;
+}
+
+/* cd's logical path: like path_resolve, but a leading "//" stays, as POSIX lets it. */
+static char *path_logical(const char *cwd, const char *path)
+{
+    bool two;
+    char *norm;
+
+    if (path[0] == '/')
+        two = path[1] == '/' && path[2] != '/';
+    else
+        two = cwd[0] == '/' && cwd[1] == '/' && cwd[2] != '/';
+    norm = path_resolve(cwd, path);
+    if (two) {
+        char *t = xasprintf("/%s", norm);
+
+        if (strcmp(t, "//") != 0 && t[strlen(t) - 1] == '/')
+            t[strlen(t) - 1] = '\0';
+        free(norm);
+        return t;
+    }
     return norm;
 }
 
@@ -926,47 +948,55 @@ static unsigned bash_bucket(const char *name)
     return h & 1023;
 }
 
-static enum dialect sort_dialect;
+/* The order a shell hands its exported variables to a program: dash walks its 39 hash
+ * chains (built-ins first in each, then in creation order), bash its 1024 buckets with
+ * the newest variable first. */
+struct export_key {
+    unsigned bucket;
+    int rank;               /* dash: built-ins before the rest */
+    uint64_t order;
+    const struct var *v;
+};
 
 static int export_cmp(const void *pa, const void *pb)
 {
-    const struct var *a = *(const struct var *const *)pa, *b = *(const struct var *const *)pb;
+    const struct export_key *a = pa, *b = pb;
 
-    if (sort_dialect == D_DASH) {
-        unsigned ba = dash_bucket(a->name), bb = dash_bucket(b->name);
-
-        if (ba != bb)
-            return ba < bb ? -1 : 1;
-        /* Built-ins lead their chain, the last created first; the rest follow in order. */
-        if ((a->fixed >= 0) != (b->fixed >= 0))
-            return a->fixed >= 0 ? -1 : 1;
-        if (a->fixed >= 0)
-            return a->fixed > b->fixed ? -1 : 1;
-        return a->seq < b->seq ? -1 : a->seq > b->seq;
-    } else {
-        unsigned ba = bash_bucket(a->name), bb = bash_bucket(b->name);
-
-        if (ba != bb)
-            return ba < bb ? -1 : 1;
-        /* bash puts a new variable at the head of its chain. */
-        return a->seq > b->seq ? -1 : a->seq < b->seq;
-    }
+    if (a->bucket != b->bucket)
+        return a->bucket < b->bucket ? -1 : 1;
+    if (a->rank != b->rank)
+        return a->rank < b->rank ? -1 : 1;
+    return a->order < b->order ? -1 : a->order > b->order;
 }
 
 /* The exported variables in the order the shell hands them to a program. */
 static void vars_export(struct vars *vs, enum dialect d, struct strv *out)
 {
-    struct var **list = xmalloc((vs->n ? vs->n : 1) * sizeof(*list));
+    struct export_key *keys = xmalloc((vs->n ? vs->n : 1) * sizeof(*keys));
     size_t i, k = 0;
 
-    for (i = 0; i < vs->n; i++)
-        if (vs->v[i].exported && vs->v[i].value)
-            list[k++] = &vs->v[i];
-    sort_dialect = d;
-    qsort(list, k, sizeof(*list), export_cmp);
+    for (i = 0; i < vs->n; i++) {
+        const struct var *v = &vs->v[i];
+
+        if (!v->exported || !v->value)
+            continue;
+        keys[k].v = v;
+        if (d == D_DASH) {
+            keys[k].bucket = dash_bucket(v->name);
+            /* a built-in leads its chain, the last created first */
+            keys[k].rank = v->fixed >= 0 ? -1 - v->fixed : 0;
+            keys[k].order = v->fixed >= 0 ? 0 : v->seq;
+        } else {
+            keys[k].bucket = bash_bucket(v->name);
+            keys[k].rank = 0;
+            keys[k].order = UINT64_MAX - v->seq;
+        }
+        k++;
+    }
+    qsort(keys, k, sizeof(*keys), export_cmp);
     for (i = 0; i < k; i++)
-        strv_push(out, xasprintf("%s=%s", list[i]->name, list[i]->value));
-    free(list);
+        strv_push(out, xasprintf("%s=%s", keys[i].v->name, keys[i].v->value));
+    free(keys);
 }
 
 /* ---------------------------------------------------------------- the shell */
@@ -989,7 +1019,6 @@ struct sh {
     int no_errexit;         /* > 0 while a condition runs */
     int loops;              /* enclosing loops */
     int funcdepth;
-    bool subshell;
     const char *cmdname;    /* the builtin running, for its write-error message */
     struct arena *arena;    /* holding the commands running now (background jobs keep it) */
     struct fds *outer_fds;  /* the running simple command's descriptors before its redirections */
@@ -1098,7 +1127,6 @@ static struct sh *sh_clone(const struct sh *sh)
     vars_copy(&c->vars, &sh->vars);
     c->cwd = xstrdup(sh->cwd);
     c->funcs = funcs_copy(sh->funcs);
-    c->subshell = true;
     c->loops = 0;
     c->exit_trap = NULL;
     c->jobs = NULL;
@@ -1153,6 +1181,8 @@ static void sh_prefix(struct sh *sh, struct buf *b)
 {
     if (sh->d == D_DASH)
         buf_addf(b, "%s: %d: ", sh->arg0, sh->line);
+    else if (sh->funcdepth && sh->from_c)
+        buf_addf(b, "environment: line %d: ", sh->line);   /* bash's name for -c functions */
     else
         buf_addf(b, "%s: line %d: ", sh->arg0, sh->line);
 }
@@ -1567,12 +1597,6 @@ static void sub_parser(struct parser *sub, struct parser *p, const char *s, size
     sub->utf8 = p->utf8;
 }
 
-static void sub_parser_done(struct parser *p, struct parser *sub)
-{
-    (void)p;
-    (void)sub;
-}
-
 static void depth_in(struct parser *p)
 {
     if (++p->depth > NEST_MAX)
@@ -1690,6 +1714,23 @@ static void lex_ansi_c(struct parser *p, struct wbuild *wb)
     }
 }
 
+static void shift_lines(struct node *n, int d)
+{
+    struct nlist *l;
+    struct caseitem *ci;
+
+    if (!n)
+        return;
+    n->line += d;
+    shift_lines(n->a, d);
+    shift_lines(n->b, d);
+    shift_lines(n->c, d);
+    for (l = n->pipe; l; l = l->next)
+        shift_lines(l->n, d);
+    for (ci = n->cases; ci; ci = ci->next)
+        shift_lines(ci->body, d);
+}
+
 static void lex_dollar(struct parser *p, struct wbuild *wb, bool dq)
 {
     int c, startline = p->line;
@@ -1727,6 +1768,8 @@ static void lex_dollar(struct parser *p, struct wbuild *wb, bool dq)
             bool savepush = p->pushback;
             struct redir *saveheredocs = p->heredocs;
 
+            int subline = p->line;
+
             depth_in(p);
             p->pushback = false;
             p->heredocs = NULL;
@@ -1737,6 +1780,9 @@ static void lex_dollar(struct parser *p, struct wbuild *wb, bool dq)
                     bash_eof_match(p, ")", p->line);
                 synexpect(p, T_RP);
             }
+            /* bash re-reads a $(...) that spans lines and counts one line too many */
+            if (p->d == D_BASH && p->line > subline)
+                shift_lines(part->body, 1);
             p->depth--;
             p->heredocs = saveheredocs;
             p->checkkwd = savekwd;
@@ -1815,6 +1861,7 @@ static void lex_dollar(struct parser *p, struct wbuild *wb, bool dq)
                     (c == ':' && p->pos + 1 < p->n && !strchr("-=?+}", p->s[p->pos + 1])))) {
             /* bash: ${x:off:len}, ${x/pat/rep}, ${x^^} and friends */
             struct wbuild sub;
+            bool closed = false;
 
             adv(p);
             if (c == ':') {
@@ -1846,8 +1893,9 @@ static void lex_dollar(struct parser *p, struct wbuild *wb, bool dq)
                 if (pc(p) == '/') {
                     adv(p);
                     wb_init(&sub, p);
-                    lex_parts(p, &sub, WC_SUBOFF, dq);
+                    lex_parts(p, &sub, WC_VARARG, dq);
                     part->arg2 = wb_finish(&sub);
+                    closed = true;
                 }
             } else {
                 bool twice = pc(p) == c;
@@ -1856,15 +1904,18 @@ static void lex_dollar(struct parser *p, struct wbuild *wb, bool dq)
                     adv(p);
                 part->op = c == '^' ? (twice ? PO_UPPER : PO_UPPER1) : (twice ? PO_LOWER : PO_LOWER1);
                 wb_init(&sub, p);
-                lex_parts(p, &sub, WC_SUBOFF, false);
+                lex_parts(p, &sub, WC_VARARG, false);
                 part->arg = wb_finish(&sub);
+                closed = true;
             }
-            /* whatever is left up to the brace is bash's to complain about; skip it */
-            while ((c = pc(p)) != '}' && c != PEOF)
+            if (!closed) {
+                /* whatever is left up to the brace is bash's to complain about; skip it */
+                while ((c = pc(p)) != '}' && c != PEOF)
+                    adv(p);
+                if (c != '}')
+                    bash_eof_match(p, "}", startline);
                 adv(p);
-            if (c != '}')
-                bash_eof_match(p, "}", startline);
-            adv(p);
+            }
             p->depth--;
             wb_part(wb, part);
             return;
@@ -1978,7 +2029,6 @@ static void lex_backquote(struct parser *p, struct wbuild *wb, bool dq)
     part->body = p_list(&sub, 2);
     if (readtoken(&sub) != T_EOF)
         synexpect(&sub, -1);
-    sub_parser_done(p, &sub);
     p->depth--;
     wb_part(wb, part);
 }
@@ -2183,7 +2233,6 @@ static void read_heredocs(struct parser *p)
             wb_lit(&wb, "", 0, true);
             lex_parts(&sub, &wb, WC_HEREDOC, true);
             r->here = wb_finish(&wb);
-            sub_parser_done(p, &sub);
         }
         buf_release(&body);
     }
@@ -2585,8 +2634,9 @@ static struct node *p_simplecmd(struct parser *p)
                 n->line = first_line;
                 body = p_command(p);
                 n->a = body;
-                n->src = p->s + first_start;
+                /* a copy: a background job may define it after the text is gone */
                 n->srclen = (p->pushback ? p->tokstart : p->pos) - first_start;
+                n->src = arena_strndup(p->a, p->s + first_start, n->srclen);
                 n->srcline = first_line;
                 return n;
             }
@@ -3210,6 +3260,14 @@ static bool param_get(struct sh *sh, const char *name, struct buf *val)
             buf_addstr(val, sh->params.v[i]);
         }
         return sh->params.n > 0;
+    } else if (sh->d == D_BASH && strcmp(name, "LINENO") == 0) {
+        buf_addf(val, "%d", sh->line);
+    } else if (sh->d == D_BASH && strcmp(name, "RANDOM") == 0) {
+        buf_addf(val, "%u", (unsigned)(rng_next(sh->r) % 32768));
+    } else if (sh->d == D_BASH && strcmp(name, "SECONDS") == 0) {
+        buf_addstr(val, "0");
+    } else if (sh->d == D_BASH && strcmp(name, "BASHPID") == 0) {
+        buf_addstr(val, FAKE_PID);
     } else if (name[0] >= '0' && name[0] <= '9') {
         unsigned long k = strtoul(name, NULL, 10);
 
@@ -3329,7 +3387,9 @@ static bool bash_substr(struct sh *sh, const struct wpart *part, struct fields *
         if (off < 0 || (size_t)off >= total)
             return true;
         start = (size_t)off;
-        end = has_len ? (len < 0 ? total : (size_t)len > total - start ? total : start + (size_t)len) : total;
+        end = total;
+        if (has_len && len >= 0 && (size_t)len < total - start)
+            end = start + (size_t)len;
         for (i = start; i < end; i++) {
             const char *v = i == 0 ? sh->arg0 : sh->params.v[i - 1];
 
@@ -3469,7 +3529,73 @@ static bool bash_patsub(struct sh *sh, const struct wpart *part, struct fds *fds
     return !aborting(sh->r);
 }
 
-/* bash's ${x^pat}, ${x^^pat}, ${x,pat}, ${x,,pat} (ASCII case, as in the C locale). */
+static uint32_t utf8_decode(const char *s, size_t m)
+{
+    uint32_t cp = (unsigned char)s[0] & (0x7f >> m);
+    size_t i;
+
+    for (i = 1; i < m; i++)
+        cp = cp << 6 | ((unsigned char)s[i] & 0x3f);
+    return cp;
+}
+
+static void utf8_encode(uint32_t cp, char *out, size_t *m)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        *m = 1;
+    } else if (cp < 0x800) {
+        out[0] = (char)(0xc0 | cp >> 6);
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        *m = 2;
+    } else if (cp < 0x10000) {
+        out[0] = (char)(0xe0 | cp >> 12);
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (char)(0x80 | (cp & 0x3f));
+        *m = 3;
+    } else {
+        out[0] = (char)(0xf0 | cp >> 18);
+        out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+        out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        out[3] = (char)(0x80 | (cp & 0x3f));
+        *m = 4;
+    }
+    out[*m] = '\0';
+}
+
+/* Upper or lower case of the commonest alphabets: Latin-1, Latin Extended-A, Greek,
+ * Cyrillic (what C.UTF-8's towupper does for them). */
+static uint32_t case_map(uint32_t c, bool up)
+{
+    if (up) {
+        if ((c >= 0xe0 && c <= 0xfe && c != 0xf7) || (c >= 0x3b1 && c <= 0x3c9 && c != 0x3c2) ||
+            (c >= 0x430 && c <= 0x44f))
+            return c - 0x20;
+        if (c == 0xff)
+            return 0x178;
+        if (c >= 0x450 && c <= 0x45f)
+            return c - 0x50;
+        if ((c >= 0x100 && c <= 0x137) || (c >= 0x14a && c <= 0x177))
+            return c & ~1u;
+        if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e))
+            return (c & 1) ? c : c - 1;
+        return c;
+    }
+    if ((c >= 0xc0 && c <= 0xde && c != 0xd7) || (c >= 0x391 && c <= 0x3a9 && c != 0x3a2) ||
+        (c >= 0x410 && c <= 0x42f))
+        return c + 0x20;
+    if (c == 0x178)
+        return 0xff;
+    if (c >= 0x400 && c <= 0x40f)
+        return c + 0x50;
+    if ((c >= 0x100 && c <= 0x137) || (c >= 0x14a && c <= 0x177))
+        return c | 1u;
+    if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e))
+        return (c & 1) ? c + 1 : c;
+    return c;
+}
+
+/* bash's ${x^pat}, ${x^^pat}, ${x,pat}, ${x,,pat}. */
 static bool bash_case(struct sh *sh, const struct wpart *part, struct fds *fds, const char *s,
                       struct buf *out)
 {
@@ -3480,12 +3606,24 @@ static bool bash_case(struct sh *sh, const struct wpart *part, struct fds *fds, 
 
     if (!expand_string(sh, part->arg, fds, true, &pat))
         return false;
-    for (i = 0; s[i]; i++) {
-        char c = s[i], one[2] = { c, 0 };
+    for (i = 0; s[i];) {
+        size_t m0 = sh->utf8 ? utf8_printable_len((const unsigned char *)s + i, strlen(s + i)) : 0;
+        size_t m = m0 < 2 ? 1 : m0;
+        char one[8];
 
-        if ((all || i == 0) && fnmatch(*pat ? pat : "?", one, 0) == 0)
-            c = up ? (char)toupper((unsigned char)c) : (char)tolower((unsigned char)c);
-        buf_addch(out, c);
+        memcpy(one, s + i, m);
+        one[m] = '\0';
+        /* the default pattern matches any character; fnmatch here counts bytes */
+        if ((all || i == 0) && (!*pat || fnmatch(pat, one, 0) == 0)) {
+            if (m == 1 && up)
+                one[0] = (char)toupper((unsigned char)one[0]);
+            else if (m == 1)
+                one[0] = (char)tolower((unsigned char)one[0]);
+            else
+                utf8_encode(case_map(utf8_decode(one, m), up), one, &m);
+        }
+        buf_add(out, one, m);
+        i += m0 < 2 ? 1 : m0;
     }
     free(pat);
     return true;
@@ -4228,6 +4366,8 @@ static const char *user_home(const char *name, size_t n)
 }
 
 /* Tilde at the start of a word: ~ is $HOME, ~user the user's home; unknown users stay. */
+static const char *user_home(const char *name, size_t n);
+
 static bool expand_tilde(struct sh *sh, const struct word *w, struct fields *f,
                          const struct wpart **rest, size_t *skip)
 {
@@ -4625,9 +4765,9 @@ struct consumer {
     bool wl, ww, wc_, wm, wL;
     uintmax_t c_lines, c_words, c_bytes, c_chars, c_maxlen, c_linelen;
     bool in_word;
+    int u8need;             /* continuation bytes still expected */
     uintmax_t t_lines, t_words, t_bytes, t_chars, t_maxlen;
     int width;
-    struct strv rows;       /* wc prints once the width is known */
     size_t nfiles;
     bool stdin_regular;
     uintmax_t stdin_size;
@@ -5177,59 +5317,96 @@ static void head_operand_file(struct consumer *c, const char *path)
 /* wc */
 static bool wc_chunk(struct consumer *c, const char *data, size_t len)
 {
+    uintmax_t lines = c->c_lines, words = c->c_words, chars = c->c_chars;
+    uintmax_t linelen = c->c_linelen, maxlen = c->c_maxlen;
+    bool in_word = c->in_word, utf8 = c->p.utf8;
+    int need = c->u8need;
     size_t i;
 
     c->c_bytes += len;
     if (!c->wl && !c->ww && !c->wm && !c->wL)
         return true;
+    if (!c->ww && !c->wm && !c->wL) {
+        /* lines only */
+        const char *p = data, *e = data + len;
+
+        while ((p = memchr(p, '\n', (size_t)(e - p))) != NULL) {
+            lines++;
+            p++;
+        }
+        c->c_lines = lines;
+        return step(c->p.r, STEP_CHUNK / 4);
+    }
     for (i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)data[i];
-        bool is_char = !c->p.utf8 || (ch & 0xc0) != 0x80;
 
-        if (is_char)
-            c->c_chars++;
+        if (utf8 && (ch >= 0x80 || need)) {
+            /* a multibyte character counts once it is whole; bad bytes count as nothing */
+            if (need && (ch & 0xc0) == 0x80) {
+                if (--need)
+                    continue;
+                chars++;
+                linelen++;
+                if (!in_word) {
+                    words++;
+                    in_word = true;
+                }
+                continue;
+            }
+            need = 0;
+            if (ch >= 0xc2 && ch <= 0xdf)
+                need = 1;
+            else if (ch >= 0xe0 && ch <= 0xef)
+                need = 2;
+            else if (ch >= 0xf0 && ch <= 0xf4)
+                need = 3;
+            if (ch >= 0x80)
+                continue;
+        }
+        chars++;
+        if (ch > ' ' && ch < 0x7f) {
+            linelen++;
+            if (!in_word) {
+                words++;
+                in_word = true;
+            }
+            continue;
+        }
         switch (ch) {
         case '\n':
-            c->c_lines++;
+            lines++;
             /* fall through */
         case '\r':
         case '\f':
-            if (c->c_linelen > c->c_maxlen)
-                c->c_maxlen = c->c_linelen;
-            c->c_linelen = 0;
-            c->in_word = false;
+            if (linelen > maxlen)
+                maxlen = linelen;
+            linelen = 0;
+            in_word = false;
             break;
         case '\t':
-            c->c_linelen += 8 - (c->c_linelen % 8);
-            c->in_word = false;
+            linelen += 8 - (linelen % 8);
+            in_word = false;
             break;
         case ' ':
-            c->c_linelen++;
-            c->in_word = false;
+            linelen++;
+            in_word = false;
             break;
         case '\v':
-            c->in_word = false;
+            in_word = false;
             break;
         default:
-            if (ch >= 0x20 && ch < 0x7f) {
-                c->c_linelen++;
-                if (!c->in_word) {
-                    c->c_words++;
-                    c->in_word = true;
-                }
-            } else if (ch >= 0x80 && c->p.utf8) {
-                if (is_char) {
-                    c->c_linelen++;
-                    if (!c->in_word) {
-                        c->c_words++;
-                        c->in_word = true;
-                    }
-                }
-            }
             break;
         }
     }
-    return true;
+    c->c_lines = lines;
+    c->c_words = words;
+    c->c_chars = chars;
+    c->c_linelen = linelen;
+    c->c_maxlen = maxlen;
+    c->in_word = in_word;
+    c->u8need = need;
+    /* byte by byte is slower than copying: count it so */
+    return step(c->p.r, (unsigned)(len / 64));
 }
 
 static void wc_row(struct consumer *c, uintmax_t l, uintmax_t w, uintmax_t ch, uintmax_t b,
@@ -5260,6 +5437,7 @@ static void wc_begin_operand(struct consumer *c)
 {
     c->c_lines = c->c_words = c->c_bytes = c->c_chars = c->c_maxlen = c->c_linelen = 0;
     c->in_word = false;
+    c->u8need = 0;
 }
 
 static void wc_end_operand(struct consumer *c, const char *label)
@@ -5404,7 +5582,6 @@ static void consumer_free(struct consumer *c)
     strv_release(&c->ops);
     out_release(&c->o);
     buf_release(&c->hold);
-    strv_release(&c->rows);
     free(c->name);
     free(c);
 }
@@ -6367,17 +6544,6 @@ static bool pf_once(struct pf *pf, const char *fmt)
 /* Run printf: format then arguments; returns the status. */
 static int pf_run(struct pf *pf, const char *fmt)
 {
-    bool has_conv = false;
-    const char *f;
-
-    for (f = fmt; *f; f++) {
-        if (*f == '%' && f[1] == '%') {
-            f++;
-            continue;
-        }
-        if (*f == '%')
-            has_conv = true;
-    }
     do {
         int before = pf->ai;
 
@@ -6386,7 +6552,6 @@ static int pf_run(struct pf *pf, const char *fmt)
         if (pf->ai == before)
             break;
     } while (pf->ai < pf->argc);
-    (void)has_conv;
     if (pf->d == PF_CORE && pf->ai < pf->argc && !pf->stop && !pf->failed) {
         char *q = quote_locale(pf->argv[pf->ai], pf->utf8);
 
@@ -6450,7 +6615,7 @@ static int echo_run(enum pfd d, struct out *o, int argc, char **argv, bool utf8)
                     buf_addch(&b, '\\');
                     break;
                 }
-                if (d != PF_DASH && *s >= '1' && *s <= '7' && d == PF_BASH) {
+                if (d == PF_BASH && *s >= '1' && *s <= '7') {
                     buf_addch(&b, '\\');
                     buf_addch(&b, *s++);
                     continue;
@@ -7168,9 +7333,15 @@ static int prog_pwd(struct proc *p, int argc, char **argv)
     if (g.operands.n)
         prog_err(p, NULL, argv[0], "ignoring non-option arguments");
     strv_release(&g.operands);
-    out_init(&o, p->r, p->out);
-    out_str(&o, p->cwd);
-    out_ch(&o, '\n');
+    {
+        /* the physical directory: "//" is "/" to the kernel */
+        char *phys = path_normalise(p->cwd);
+
+        out_init(&o, p->r, p->out);
+        out_str(&o, phys);
+        out_ch(&o, '\n');
+        free(phys);
+    }
     return prog_out_done(p, &o, argv[0], st);
 }
 
@@ -7253,8 +7424,9 @@ static int prog_false(struct proc *p, int argc, char **argv)
 {
     int st;
 
-    /* false --help still fails */
-    return prog_info_only(p, "false", argc, argv, &st) ? 1 : 1;
+    /* false --version prints and still fails */
+    prog_info_only(p, "false", argc, argv, &st);
+    return 1;
 }
 
 /* ---------------------------------------------------------------- test and [ */
@@ -7312,7 +7484,8 @@ static bool tst_int(struct tst *t, const char *s, intmax_t *v)
     *v = strtoimax(p, &end, 10);
     while (isspace((unsigned char)*end))
         end++;
-    if (end == p || *end || errno == ERANGE || (*p != '-' && *p != '+' && !isdigit((unsigned char)*p))) {
+    if (end == p || *end || errno == ERANGE ||
+        (*p != '-' && *p != '+' && !isdigit((unsigned char)*p))) {
         if (t->d == TD_DASH) {
             tst_err(t, "Illegal number: %s", s);
         } else if (t->d == TD_BASH) {
@@ -7943,7 +8116,12 @@ static int bi_printf(struct sh *sh, int argc, char **argv, struct fds *fds)
     const char *vname = NULL;
     int i = 1, st;
 
-    if (sh->d == D_BASH && argc > 2 && strcmp(argv[1], "-v") == 0) {
+    if (sh->d == D_BASH && argc > 1 && strcmp(argv[1], "-v") == 0) {
+        if (argc == 2) {
+            sh_err(sh, fds->out[2], "printf: -v: option requires an argument");
+            sink_printf(sh->r, fds->out[2], "printf: usage: printf [-v var] format [arguments]\n");
+            return 2;
+        }
         vname = argv[2];
         i = 3;
     }
@@ -8023,7 +8201,7 @@ static int bi_cd(struct sh *sh, int argc, char **argv, struct fds *fds)
     }
     if (!*target)
         return 0;
-    dest = path_resolve(sh->cwd, target);
+    dest = path_logical(sh->cwd, target);
     t = box_stat(sh->r, "/", dest, NULL);
     if (t != F_DIR) {
         if (sh->d == D_DASH)
@@ -8069,7 +8247,7 @@ static int bi_exit(struct sh *sh, int argc, char **argv, struct fds *fds)
         intmax_t v;
 
         if (sh->d == D_DASH) {
-            if (!is_digits(a)) {
+            if (!is_digits(a[0] == '+' ? a + 1 : a)) {
                 sh_err(sh, fds->out[2], "exit: Illegal number: %s", a);
                 return special_fail(sh, 2);
             }
@@ -8391,7 +8569,7 @@ static int bi_shift(struct sh *sh, int argc, char **argv, struct fds *fds)
         }
         return 1;
     }
-    {
+    if (n) {
         size_t i;
 
         for (i = 0; i < n; i++)
@@ -8489,6 +8667,10 @@ static int bi_break(struct sh *sh, int argc, char **argv, struct fds *fds)
     long n = 1;
     bool brk = strcmp(argv[0], "break") == 0;
 
+    if (sh->loops == 0 && sh->d == D_BASH) {
+        sh_err(sh, fds->out[2], "%s: only meaningful in a `for', `while', or `until' loop", argv[0]);
+        return 0;
+    }
     if (argc > 1) {
         if (!is_digits(argv[1]) || (n = strtol(argv[1], NULL, 10)) <= 0) {
             if (sh->d == D_DASH) {
@@ -8776,8 +8958,10 @@ static int bi_wait(struct sh *sh, int argc, char **argv, struct fds *fds)
     int i, st = 0;
 
     (void)fds;
-    if (argc < 2)
-        return jobs_run(sh, 0, 0) * 0;
+    if (argc < 2) {
+        jobs_run(sh, 0, 0);
+        return 0;
+    }
     for (i = 1; i < argc; i++) {
         int pid = atoi(argv[i]);
 
@@ -9026,6 +9210,150 @@ static int bi_dot(struct sh *sh, int argc, char **argv, struct fds *fds)
     return st;
 }
 
+/* bash's let: arithmetic on each argument; true when the last is not 0. */
+static int bi_let(struct sh *sh, int argc, char **argv, struct fds *fds)
+{
+    intmax_t v = 0;
+    int i;
+
+    if (argc < 2) {
+        sh_err(sh, fds->out[2], "let: expression expected");
+        return 1;
+    }
+    for (i = 1; i < argc; i++)
+        if (!arith_eval(sh, argv[i], fds, &v))
+            return 1;
+    return v == 0 ? 1 : 0;
+}
+
+/* bash's declare and typeset: -x exports, -p prints, inside a function it is local;
+ * arrays (-a, -A) and attributes that change values (-i, -l, -u) are not emulated. */
+static int bi_declare(struct sh *sh, int argc, char **argv, struct fds *fds)
+{
+    bool x = false, print = false, func = false;
+    int i, st = 0;
+
+    for (i = 1; i < argc && (argv[i][0] == '-' || argv[i][0] == '+') && argv[i][1]; i++) {
+        const char *a = argv[i] + 1;
+
+        if (strcmp(argv[i], "--") == 0) {
+            i++;
+            break;
+        }
+        for (; *a; a++) {
+            if (*a == 'x')
+                x = argv[i][0] == '-';
+            else if (*a == 'p')
+                print = true;
+            else if (*a == 'f' || *a == 'F')
+                func = true;
+            else if (!strchr("girltnaAuIl", *a)) {
+                sh_err(sh, fds->out[2], "%s: -%c: invalid option", argv[0], *a);
+                sink_printf(sh->r, fds->out[2],
+                            "%s: usage: %s [-aAfFgiIlnrtux] [name[=value] ...] or %s -p [-aAfFilnrtux] [name ...]\n",
+                            argv[0], argv[0], argv[0]);
+                return 2;
+            }
+        }
+    }
+    if (func)
+        return 0;
+    if (print || i >= argc) {
+        struct out o;
+        struct buf line = BUF_INIT;
+
+        out_init(&o, sh->r, fds->out[1]);
+        for (; i < argc; i++) {
+            struct var *v = var_find(&sh->vars, argv[i]);
+            const char *c;
+
+            if (!v) {
+                out_flush(&o);
+                sh_err(sh, fds->out[2], "%s: %s: not found", argv[0], argv[i]);
+                st = 1;
+                continue;
+            }
+            buf_reset(&line);
+            buf_addf(&line, "declare -%s %s", v->exported ? "x" : "-", v->name);
+            if (v->value) {
+                buf_addstr(&line, "=\"");
+                for (c = v->value; *c; c++) {
+                    if (strchr("\"\\$`", *c))
+                        buf_addch(&line, '\\');
+                    buf_addch(&line, *c);
+                }
+                buf_addch(&line, '"');
+            }
+            buf_addch(&line, '\n');
+            out_add(&o, line.data, line.len);
+        }
+        buf_release(&line);
+        return builtin_flush(sh, &o, st);
+    }
+    for (; i < argc; i++) {
+        const char *eq = strchr(argv[i], '=');
+        size_t n = eq ? (size_t)(eq - argv[i]) : strlen(argv[i]);
+        char *name = xstrndup(argv[i], n);
+        struct var *v;
+
+        if (!is_name(name, n)) {
+            sh_err(sh, fds->out[2], "%s: `%s': not a valid identifier", argv[0], argv[i]);
+            free(name);
+            st = 1;
+            continue;
+        }
+        if (sh->funcdepth) {
+            char *l[2] = { "local", name };
+
+            bi_local(sh, 2, l, fds);
+        }
+        v = var_find(&sh->vars, name);
+        if (eq)
+            var_set(&sh->vars, name, eq + 1, x);
+        else if (!v)
+            v = var_create(&sh->vars, name);
+        v = var_find(&sh->vars, name);
+        if (x)
+            v->exported = true;
+        free(name);
+    }
+    return st;
+}
+
+static int bi_shopt(struct sh *sh, int argc, char **argv, struct fds *fds)
+{
+    static const char *const names[] = {
+        "autocd", "assoc_expand_once", "cdable_vars", "cdspell", "checkhash", "checkjobs",
+        "checkwinsize", "cmdhist", "compat31", "compat32", "compat40", "compat41", "compat42",
+        "compat43", "compat44", "complete_fullquote", "direxpand", "dirspell", "dotglob",
+        "execfail", "expand_aliases", "extdebug", "extglob", "extquote", "failglob",
+        "force_fignore", "globasciiranges", "globskipdots", "globstar", "gnu_errfmt",
+        "histappend", "histreedit", "histverify", "hostcomplete", "huponexit",
+        "inherit_errexit", "interactive_comments", "lastpipe", "lithist", "localvar_inherit",
+        "localvar_unset", "login_shell", "mailwarn", "no_empty_cmd_completion", "nocaseglob",
+        "nocasematch", "noexpand_translation", "nullglob", "patsub_replacement", "progcomp",
+        "progcomp_alias", "promptvars", "restricted_shell", "shift_verbose", "sourcepath",
+        "varredir_close", "xpg_echo",
+    };
+    int i, st = 0;
+
+    for (i = 1; i < argc && argv[i][0] == '-'; i++)
+        ;
+    for (; i < argc; i++) {
+        size_t k;
+        bool found = false;
+
+        for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+            if (strcmp(names[k], argv[i]) == 0)
+                found = true;
+        if (!found) {
+            sh_err(sh, fds->out[2], "shopt: %s: invalid shell option name", argv[i]);
+            st = 1;
+        }
+    }
+    return st;
+}
+
 static const struct builtin builtins[] = {
     { ".", bi_dot, BI_SPECIAL | BI_READS },
     { ":", bi_true, BI_SPECIAL },
@@ -9034,12 +9362,14 @@ static const struct builtin builtins[] = {
     { "cd", bi_cd, 0 },
     { "command", bi_command, BI_READS },
     { "continue", bi_break, BI_SPECIAL },
+    { "declare", bi_declare, BI_BASH },
     { "echo", bi_echo, 0 },
     { "eval", bi_eval, BI_SPECIAL | BI_READS },
     { "exec", bi_exec, BI_SPECIAL | BI_READS },
     { "exit", bi_exit, BI_SPECIAL },
     { "export", bi_export, BI_SPECIAL },
     { "false", bi_false, 0 },
+    { "let", bi_let, BI_BASH },
     { "local", bi_local, 0 },
     { "printf", bi_printf, 0 },
     { "pwd", bi_pwd, 0 },
@@ -9048,11 +9378,13 @@ static const struct builtin builtins[] = {
     { "return", bi_return, BI_SPECIAL },
     { "set", bi_set, BI_SPECIAL },
     { "shift", bi_shift, BI_SPECIAL },
+    { "shopt", bi_shopt, BI_BASH },
     { "source", bi_dot, BI_READS | BI_BASH },
     { "test", bi_test, 0 },
     { "trap", bi_trap, BI_SPECIAL },
     { "true", bi_true, 0 },
     { "type", bi_type, 0 },
+    { "typeset", bi_declare, BI_BASH },
     { "umask", bi_umask, 0 },
     { "unset", bi_unset, BI_SPECIAL },
     { "wait", bi_wait, 0 },
@@ -9278,7 +9610,8 @@ static int run_external(struct sh *sh, const struct prog *pg, const char *full, 
         x = exec_path(&p, full, (int)argv->n, argv->v, &st);
     strv_release(&env);
     if (x == X_DIR) {
-        sh_err(sh, fds->out[2], "%s: %s", argv->v[0], sh->d == D_DASH ? "Permission denied" : "Is a directory");
+        sh_err(sh, fds->out[2], "%s: %s", argv->v[0],
+               sh->d == D_DASH ? "Permission denied" : "Is a directory");
         return 126;
     }
     if (x == X_NOENT || x == X_BADINTERP) {
@@ -9475,6 +9808,78 @@ static void prepared_release(struct prepared *pc)
     rstore_release(&pc->rs);
 }
 
+/* An assignment's value with each ~ at its start or after a ':' made the home directory,
+ * as both shells do (the parts live in arena a, or it is w itself). */
+static const struct word *assign_tildes(struct sh *sh, const struct word *w, struct arena *a)
+{
+    const struct wpart *part;
+    struct wpart *head = NULL, **tail = &head;
+    struct word *nw;
+    bool changed = false, at_start = true;
+
+    for (part = w->parts; part; part = part->next) {
+        size_t i = 0, from = 0;
+
+        if (part->kind != WP_LIT || part->quoted) {
+            struct wpart *c = arena_alloc(a, sizeof(*c));
+
+            *c = *part;
+            c->next = NULL;
+            *tail = c;
+            tail = &c->next;
+            at_start = false;
+            continue;
+        }
+        for (i = 0; i <= part->len; i++) {
+            bool boundary = (i == 0 && at_start) || (i > 0 && part->text[i - 1] == ':');
+            size_t e = i;
+            const char *home = NULL;
+
+            if (i < part->len && boundary && part->text[i] == '~') {
+                while (e < part->len && part->text[e] != '/' && part->text[e] != ':')
+                    e++;
+                if (e < part->len || !part->next) {
+                    if (e == i + 1) {
+                        home = var_get(&sh->vars, "HOME");
+                        if (home && !*home)
+                            home = NULL;
+                    } else {
+                        home = user_home(part->text + i + 1, e - i - 1);
+                    }
+                }
+            }
+            if (i == part->len || home) {
+                struct wpart *c = arena_alloc(a, sizeof(*c));
+
+                c->kind = WP_LIT;
+                c->text = arena_strndup(a, part->text + from, i - from);
+                c->len = i - from;
+                *tail = c;
+                tail = &c->next;
+                if (home) {
+                    c = arena_alloc(a, sizeof(*c));
+                    c->kind = WP_LIT;
+                    c->quoted = true;
+                    c->text = arena_strndup(a, home, strlen(home));
+                    c->len = strlen(home);
+                    *tail = c;
+                    tail = &c->next;
+                    changed = true;
+                    from = e;
+                    i = e - 1;
+                }
+            }
+        }
+        at_start = false;
+    }
+    if (!changed)
+        return w;
+    nw = arena_alloc(a, sizeof(*nw));
+    nw->parts = head;
+    nw->quoted = w->quoted;
+    return nw;
+}
+
 /* Expand a word with a tilde at its start, without field splitting. */
 static bool expand_assign(struct sh *sh, const struct word *w, struct fds *fds, char **out)
 {
@@ -9529,8 +9934,14 @@ static bool prepare(struct sh *sh, const struct node *n, struct fds *fds, struct
         head.text = (char *)eq + 1;
         head.len = first->len - (size_t)(eq + 1 - first->text);
         tmp.parts = &head;
-        if (!expand_assign(sh, &tmp, fds, &value))
-            goto fail;
+        {
+            struct arena *ta = arena_new();
+            bool ok = expand_assign(sh, assign_tildes(sh, &tmp, ta), fds, &value);
+
+            arena_free(ta);
+            if (!ok)
+                goto fail;
+        }
         strv_push(&pc->assigns, xasprintf("%.*s=%s", (int)(eq - first->text), first->text, value));
         free(value);
     }
@@ -10058,8 +10469,10 @@ static int cond_eval(struct sh *sh, const struct cond *c, struct fds *fds)
         if (!cond_word(sh, c->w1, fds, 0, &l))
             return 2;
         if (strcmp(c->op, "-o") == 0) {
-            st = !((strcmp(l, "errexit") == 0 && sh->opt_e) || (strcmp(l, "nounset") == 0 && sh->opt_u) ||
-                   (strcmp(l, "xtrace") == 0 && sh->opt_x) || (strcmp(l, "noglob") == 0 && sh->opt_f));
+            st = !((strcmp(l, "errexit") == 0 && sh->opt_e) ||
+                   (strcmp(l, "nounset") == 0 && sh->opt_u) ||
+                   (strcmp(l, "xtrace") == 0 && sh->opt_x) ||
+                   (strcmp(l, "noglob") == 0 && sh->opt_f));
         } else if (strcmp(c->op, "-v") == 0) {
             st = var_get(&sh->vars, l) ? 0 : 1;
         } else {
@@ -10190,7 +10603,7 @@ static int jobs_run(struct sh *sh, int mark, int pid)
     return st;
 }
 
-static int exec_compound(struct sh *sh, const struct node *n, struct fds *fds, bool tail)
+static int exec_compound(struct sh *sh, const struct node *n, struct fds *fds)
 {
     struct rstore rs;
     int st = 0, mark = sh->r->jobid;
@@ -10206,7 +10619,6 @@ static int exec_compound(struct sh *sh, const struct node *n, struct fds *fds, b
     switch (n->kind) {
     case N_SUBSHELL:
         /* bash's forked subshell runs its own last command without another fork */
-        (void)tail;
         st = subshell_run(sh, n->a, fds, sh->d == D_BASH);
         break;
     case N_BRACE:
@@ -10384,7 +10796,7 @@ static int exec_node(struct sh *sh, const struct node *n, struct fds *fds)
         st = 0;
         break;
     default:
-        st = exec_compound(sh, n, fds, tail);
+        st = exec_compound(sh, n, fds);
         break;
     }
     if (unwinding(sh->r))
@@ -10744,9 +11156,22 @@ static void sh_init_vars(struct sh *sh, char **env)
         var_set(&sh->vars, "OPTIND", "1", false);
         var_set(&sh->vars, "PPID", "4241", false);
     } else {
+        static const char *const bash_vars[][2] = {
+            { "BASH", "/usr/bin/bash" }, { "BASH_VERSION", "5.2.15(1)-release" },
+            { "HOSTNAME", UNAME_NODENAME }, { "HOSTTYPE", "x86_64" },
+            { "MACHTYPE", "x86_64-pc-linux-gnu" }, { "OSTYPE", "linux-gnu" }, { "UID", "0" },
+            { "EUID", "0" }, { "PPID", "4241" }, { "OPTIND", "1" }, { "OPTERR", "1" },
+            { "PS4", "+ " }, { "BASH_SUBSHELL", "0" },
+        };
+
         if (!var_get(&sh->vars, "PATH"))
             var_set(&sh->vars, "PATH", default_path(D_BASH), false);
-        var_set(&sh->vars, "PS4", "+ ", false);
+        if (!var_get(&sh->vars, "SHELL"))
+            var_set(&sh->vars, "SHELL", "/bin/bash", false);
+        if (!var_get(&sh->vars, "TERM"))
+            var_set(&sh->vars, "TERM", "dumb", false);
+        for (i = 0; i < sizeof(bash_vars) / sizeof(bash_vars[0]); i++)
+            var_set(&sh->vars, bash_vars[i][0], bash_vars[i][1], false);
     }
     pwd = (char *)var_get(&sh->vars, "PWD");
     if (pwd && pwd[0] == '/') {

@@ -569,6 +569,6 @@ static void exec_hogbox(struct req *r)
 }
 
 const struct route exec_routes[] = {
-    { "execHogbox", exec_hogbox },
-    { NULL, NULL },
+    { "execHogbox", exec_hogbox, ROUTE_BLOCKING },
+    { NULL, NULL, 0 },
 };

@@ -83,7 +83,8 @@ static int parse_count(const char *opt, const char *s, unsigned long long max,
     errno = 0;
     *out = strtoull(s, &end, 10);
     if (!*s || *end || errno || *out > max || s[0] == '-') {
-        fprintf(stderr, "hogmock: %s needs a number from 0 to %llu, not '%s'\n", opt, max, s);
+        fprintf(stderr, "hogmock: %s needs a number from 0 to %llu, not '%s' (try --help)\n",
+                opt, max, s);
         return -1;
     }
     return 0;
@@ -147,13 +148,17 @@ int main(int argc, char **argv)
             cfg.snapshot_ms = n;
         } else if (strcmp(opt, "--threads") == 0) {
             TAKE();
-            if (parse_count(opt, val, 256, &n) || n == 0)
-                return n == 0 ? bad_usage("%s must be at least 1", opt) : 2;
+            if (parse_count(opt, val, 256, &n))
+                return 2;
+            if (n == 0)
+                return bad_usage("%s must be at least 1", opt);
             cfg.threads = (unsigned)n;
         } else if (strcmp(opt, "--journal-max") == 0) {
             TAKE();
-            if (parse_count(opt, val, 100000000ull, &n) || n == 0)
-                return n == 0 ? bad_usage("%s must be at least 1", opt) : 2;
+            if (parse_count(opt, val, 100000000ull, &n))
+                return 2;
+            if (n == 0)
+                return bad_usage("%s must be at least 1", opt);
             cfg.journal_max = (size_t)n;
         } else if (strcmp(opt, "--log-level") == 0) {
             TAKE();

@@ -22,7 +22,12 @@ typedef void handler_fn(struct req *r);
 struct route {
     const char *op;
     handler_fn *fn;
+    unsigned flags;
 };
+
+/* The handler may wait on the real clock (a command's sleep): it runs on a thread of its
+ * own while the connection is suspended, so it never holds up the request threads. */
+#define ROUTE_BLOCKING 1u
 
 struct req {
     struct hogmock *hm;

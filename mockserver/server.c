@@ -56,6 +56,9 @@ struct exchange {
     bool matched;
     bool started;               /* the first call (headers) is done */
     bool journaled;
+    bool worker;                /* the handler runs on its own thread */
+    atomic_bool worker_done;
+    handler_fn *worker_fn;
     bool body_json;             /* the operation takes a JSON body */
     size_t body_limit;
     bool too_large;
@@ -516,35 +519,71 @@ static bool check_json_body(struct exchange *ex)
     return false;
 }
 
-/* The body is in: check it and the parameters, then run the handler. */
-static void on_complete(struct hogmock *hm, struct exchange *ex)
+static void run_handler(struct exchange *ex, handler_fn *fn)
 {
-    handler_fn *fn;
-
-    (void)hm;
-    if (!check_params(ex))
-        return;
-    ex->r.body = ex->body.data;
-    ex->r.body_len = ex->body.len;
-    if (ex->body_json && !check_json_body(ex))
-        return;
-    if (!ex->body_json && ex->body.len && !ex->r.op->request_body) {
-        req_problem(&ex->r, 400, "invalid_parameter", "%s takes no request body",
-                    ex->r.op->operation_id);
-        return;
-    }
-    fn = ex->side->handlers[ex->r.op - openapi_op_at(ex->side->api, 0)];
-    if (!fn) {
-        req_problem(&ex->r, 501, "not_implemented", "hogmock does not simulate %s",
-                    ex->r.op->operation_id);
-        return;
-    }
     fn(&ex->r);
     if (!ex->answered) {
         log_error("%s: %s gave no answer", ex->request_id, ex->r.op->operation_id);
         req_problem(&ex->r, 500, "internal_error", "the handler of %s gave no answer",
                     ex->r.op->operation_id);
     }
+}
+
+static void *worker_main(void *arg)
+{
+    struct exchange *ex = arg;
+
+    run_handler(ex, ex->worker_fn);
+    atomic_store(&ex->worker_done, true);
+    MHD_resume_connection(ex->conn);
+    return NULL;
+}
+
+/* The body is in: check it and the parameters, then run the handler, inline or (when it
+ * may wait on the real clock) on a thread of its own with the connection suspended.
+ * False when it went to a thread: the answer comes when the connection resumes. */
+static bool on_complete(struct hogmock *hm, struct exchange *ex)
+{
+    size_t idx;
+    handler_fn *fn;
+
+    if (!check_params(ex))
+        return true;
+    ex->r.body = ex->body.data;
+    ex->r.body_len = ex->body.len;
+    if (ex->body_json && !check_json_body(ex))
+        return true;
+    if (!ex->body_json && ex->body.len && !ex->r.op->request_body) {
+        req_problem(&ex->r, 400, "invalid_parameter", "%s takes no request body",
+                    ex->r.op->operation_id);
+        return true;
+    }
+    idx = (size_t)(ex->r.op - openapi_op_at(ex->side->api, 0));
+    fn = ex->side->handlers[idx];
+    if (!fn) {
+        req_problem(&ex->r, 501, "not_implemented", "hogmock does not simulate %s",
+                    ex->r.op->operation_id);
+        return true;
+    }
+    if ((ex->side->flags[idx] & ROUTE_BLOCKING) && !vclock_is_virtual(hm->clock)) {
+        pthread_attr_t attr;
+        pthread_t tid;
+
+        ex->worker_fn = fn;
+        ex->worker = true;
+        MHD_suspend_connection(ex->conn);
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&tid, &attr, worker_main, ex) == 0) {
+            pthread_attr_destroy(&attr);
+            return false;
+        }
+        pthread_attr_destroy(&attr);
+        ex->worker = false;
+        MHD_resume_connection(ex->conn);
+    }
+    run_handler(ex, fn);
+    return true;
 }
 
 static void journal_exchange(struct hogmock *hm, struct exchange *ex, const char *note);
@@ -614,11 +653,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (ex->queued)
         return MHD_YES;
+    if (ex->worker)
+        return atomic_load(&ex->worker_done) ? queue(ex) : MHD_YES;
     if (ex->too_large)
         req_problem(&ex->r, 413, "payload_too_large", "the body is over the limit of %zu bytes",
                     ex->body_limit);
-    if (!ex->answered)
-        on_complete(hm, ex);
+    if (!ex->answered && !on_complete(hm, ex))
+        return MHD_YES;
     return queue(ex);
 }
 
@@ -824,6 +865,7 @@ static void bind_handlers(struct api_side *side, const struct route *const *tabl
     size_t i, n = openapi_op_count(side->api);
 
     side->handlers = xcalloc(n ? n : 1, sizeof(*side->handlers));
+    side->flags = xcalloc(n ? n : 1, sizeof(*side->flags));
     for (i = 0; i < n; i++) {
         const struct openapi_op *op = openapi_op_at(side->api, i);
         const struct route *const *t;
@@ -834,6 +876,7 @@ static void bind_handlers(struct api_side *side, const struct route *const *tabl
             for (r = *t; r->op; r++) {
                 if (strcmp(r->op, op->name) == 0) {
                     side->handlers[i] = r->fn;
+                    side->flags[i] = r->flags;
                     break;
                 }
             }
@@ -865,6 +908,7 @@ static void side_release(struct api_side *side)
     schema_free(side->schema);
     openapi_free(side->api);
     free(side->handlers);
+    free(side->flags);
 }
 
 void hogmock_config_init(struct hogmock_config *cfg)
@@ -894,7 +938,8 @@ enum rc hogmock_start(const struct hogmock_config *cfg, struct hogmock **out, st
     struct hogmock *hm = xcalloc(1, sizeof(*hm));
     struct sockaddr_storage ss;
     const union MHD_DaemonInfo *info;
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG
+                     | MHD_ALLOW_SUSPEND_RESUME;
     struct timespec ts;
     enum rc rc;
     int v6 = 0;
@@ -935,16 +980,17 @@ enum rc hogmock_start(const struct hogmock_config *cfg, struct hogmock **out, st
     if (hm->cfg.tokens_path && (rc = auth_load_tokens(hm->auth, hm->cfg.tokens_path, err)))
         goto fail;
 
+    /* The logger goes first: MHD reports problems with the options that follow it. */
     hm->daemon = MHD_start_daemon(
         flags | (v6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL, on_request, hm,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, hm->cfg.threads,
+        MHD_OPTION_THREAD_POOL_SIZE, hm->cfg.threads > 1 ? hm->cfg.threads : 0u,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, hm,
         MHD_OPTION_NOTIFY_COMPLETED, on_done, hm,
         MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_CONNECTION_TIMEOUT, 120u,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
         MHD_OPTION_END);
     if (!hm->daemon) {
         buf_addf(err, "cannot listen on %s: %s", hm->cfg.listen, strerror(errno ? errno : EADDRINUSE));

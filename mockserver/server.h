@@ -24,6 +24,7 @@ struct api_side {
     struct openapi *api;
     struct schema *schema;
     handler_fn **handlers;       /* openapi_op_count entries; NULL: not simulated */
+    unsigned *flags;             /* the routes' ROUTE_* flags, same index */
 };
 
 struct hogmock {

@@ -2,6 +2,9 @@
  * parameter and body validation, and a table of hostile requests that must each get
  * their documented problem+json, be journaled, and change nothing. */
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -384,6 +387,64 @@ static void test_server_hostile_requests_get_their_problem_and_change_nothing(vo
     buf_release(&longkey);
 }
 
+struct slow_exec {
+    struct mock *m;
+    const char *box;
+    long status;
+    atomic_bool done;
+};
+
+static void *run_slow_exec(void *arg)
+{
+    struct slow_exec *se = arg;
+    struct buf target = BUF_INIT;
+    struct resp r;
+
+    buf_addf(&target, "/v1/hogboxes/%s/exec", se->box);
+    mock_json(se->m, "POST", buf_cstr(&target), "tok_alice",
+              "{\"argv\": [\"sleep\", \"2\"], \"timeout_seconds\": 10}", &r);
+    se->status = r.status;
+    atomic_store(&se->done, true);
+    resp_release(&r);
+    buf_release(&target);
+    return NULL;
+}
+
+/* A command sleeping on the real clock runs off the request threads: with one request
+ * thread, other requests are answered while it sleeps. */
+static void test_server_sleeping_exec_does_not_hold_up_other_requests(void **state)
+{
+    struct hogmock_config cfg;
+    struct slow_exec se = { NULL, NULL, 0, false };
+    struct mock *m;
+    pthread_t tid;
+    char *box;
+    int i;
+
+    (void)state;
+    mock_default_config(&cfg);
+    cfg.virtual_clock = false;
+    cfg.threads = 1;
+    m = mock_start(&cfg);
+    box = box_for(m, "tok_alice");
+    se.m = m;
+    se.box = box;
+    assert_int_equal(pthread_create(&tid, NULL, run_slow_exec, &se), 0);
+    /* Wait until the exec is in the journal's view of requests in flight: simply retry
+     * /v1/me a few times; each must answer while the sleep is still going. */
+    for (i = 0; i < 5; i++) {
+        struct resp r;
+
+        mock_expect(m, "getMe", 200, "GET", "/v1/me", "tok_alice", NULL, &r);
+        resp_release(&r);
+    }
+    assert_false(atomic_load(&se.done));
+    pthread_join(tid, NULL);
+    assert_int_equal(se.status, 200);
+    free(box);
+    mock_stop(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -397,6 +458,7 @@ int main(void)
         cmocka_unit_test(test_server_truncated_body_changes_nothing),
         cmocka_unit_test(test_server_garbage_instead_of_http_keeps_it_serving),
         cmocka_unit_test(test_server_hostile_requests_get_their_problem_and_change_nothing),
+        cmocka_unit_test(test_server_sleeping_exec_does_not_hold_up_other_requests),
     };
 
     return cmocka_run_group_tests_name("server", tests, setup, teardown);

@@ -242,6 +242,7 @@ struct tcase {
     enum cmp cmp;
     const char *why;        /* why a case compares less than everything */
     bool utf8;              /* run with LANG=C.UTF-8 */
+    bool x87;               /* needs the real 80-bit long double: skipped under valgrind */
 };
 
 static const struct tcase cases[] = {
@@ -669,7 +670,8 @@ static const struct tcase cases[] = {
     { "argv", { "printf", "%*s|%-*s|", "-5", "a", "3", "b" } },
     { "argv", { "printf", "%.*s|", "-1", "abc" } },
     { "argv", { "printf", "%i %o %X %u", "-12", "-8", "-255", "3000000000" } },
-    { "argv", { "printf", "%e %E %g %G %f %F", "123456789", "0.000123", "1e100", "1e-5", "inf", "-nan" } },
+    /* valgrind computes long double with 64 bits, which turns inf into a huge number */
+    { "argv", { "printf", "%e %E %g %G %f %F", "123456789", "0.000123", "1e100", "1e-5", "inf", "-nan" }, CMP_ALL, NULL, false, true },
     { "argv", { "printf", "%a %A", "1.5", "-0" } },
     { "argv", { "printf", "%d", "9223372036854775807" } },
     { "argv", { "printf", "%d", "-9223372036854775809" } },
@@ -828,6 +830,110 @@ static const struct tcase cases[] = {
     { "sh", { "sh", "-c", "env -i 1A=1 A-B=2 =x A=1 sh -c 'env'" } },
     { "sh", { "sh", "-c", "env -i 1A=1 A-B=2 A=1 bash -c 'env;:'" } },
     { "sh", { "sh", "-c", "env -i A=1 env B=2 A=3" } },
+    { "sh", { "sh", "-c", "echo a\nfor i in 1; do\n  nope1\ndone\nf() {\n  nope2\n}\nf\ncat <<EOF\nx\nEOF\nnope3" } },
+    { "bash", { "bash", "-c", "echo a\nfor i in 1; do\n  nope1\ndone\nf() {\n  nope2\n}\nf\ncat <<EOF\nx\nEOF\nnope3" } },
+    { "sh", { "sh", "-c", "echo a \\\n  b; nope\nif true\nthen nope4\nfi" } },
+    { "bash", { "bash", "-c", "echo a \\\n  b; nope\nif true\nthen nope4\nfi" } },
+    { "sh", { "sh", "-c", "x=$(nope5\nnope6); echo $x" } },
+    { "bash", { "bash", "-c", "x=$(nope5\nnope6); echo $x" } },
+    { "sh", { "sh", "-c", "echo \"multi\nline\" $(echo\nnope7)" } },
+    { "sh", { "sh", "-c", "\n\n  nope8  \n" } },
+    { "bash", { "bash", "-c", "\n\n  nope8  \n" } },
+    { "sh", { "sh", "-c", "set -e; false | false; echo no" } },
+    { "sh", { "sh", "-c", "set -e; ! false; echo yes; { false; }; echo no" } },
+    { "sh", { "sh", "-c", "set -e; f() { false; return 0; }; f && echo andok; f; echo after" } },
+    { "sh", { "sh", "-c", "set -e; while false; do :; done; for i in 1; do false; done; echo no" } },
+    { "sh", { "sh", "-c", "set -e; x=1 false; echo no" } },
+    { "sh", { "sh", "-c", "set -e; $(false); echo no" } },
+    { "sh", { "sh", "-c", "for i in 1 2 3; do if [ $i = 2 ]; then exit 7; fi; echo $i; done" } },
+    { "sh", { "sh", "-c", "f() { exit 4; echo no; }; f; echo no" } },
+    { "sh", { "sh", "-c", "(exit 5) | cat; echo $?; echo | exit 6; echo $?" } },
+    { "sh", { "sh", "-c", "while true; do echo x; exit 3; done" } },
+    { "sh", { "sh", "-c", "x=foo; echo \"${x}\" \"${x}bar\" \"$x\"\"y\" ${x:-$HOME} \"${y:-$x}\" '${x}'" } },
+    { "sh", { "sh", "-c", "echo \"it's\" 'say \"hi\"' \"a'b'c\" 'a\"b\"c'" } },
+    { "sh", { "sh", "-c", "echo \"$(echo 'in \"quotes\"')\" \"$(echo \"nested 'q'\")\"" } },
+    { "sh", { "sh", "-c", "x=~/a:~/b; echo $x; y=a:~; echo $y" } },
+    { "bash", { "bash", "-c", "x=~/a:~/b; echo $x; y=a:~; echo $y" } },
+    { "sh", { "sh", "-c", "cd ..; pwd; cd /; cd ..; pwd; cd //; pwd; cd //tmp; pwd; cd /tmp/; pwd" } },
+    { "bash", { "bash", "-c", "cd //; pwd; cd //tmp; pwd; cd /tmp//; pwd" } },
+    { "sh", { "sh", "-c", "cd d; cd ../d/../d; pwd; echo $PWD $OLDPWD" } },
+    { "sh", { "sh", "-c", "/bin//echo a; ../../usr/bin/seq 2; /usr/bin/env A=1 sh -c 'echo $A'" } },
+    { "sh", { "sh", "-c", "./nope; /tmp/nope; d; f.txt; ./d; ./f.txt" } },
+    { "bash", { "bash", "-c", "./nope; /tmp/nope; d; f.txt; ./d" } },
+    { "sh", { "sh", "-c", "./plain.sh arg; ./script.sh x y; echo $?" } },
+    { "bash", { "bash", "-c", "./plain.sh arg; ./script.sh x y; echo $?" } },
+    { "sh", { "sh", "-c", "sh -c 'exit 3'; echo $?; sh -c 'kill_nope'; echo $?" } },
+    { "sh", { "sh", "-c", "printf '%s\\n' one two three | while read x; do [ $x = two ] && break; echo $x; done" } },
+    { "sh", { "sh", "-c", "set -f; echo *; set +f" } },
+    { "sh", { "sh", "-c", "exec >/dev/null; echo hidden; echo shown >&2" } },
+    { "sh", { "sh", "-c", "exec 3>&1; echo via3 >&3; exec 3>&-; echo x >&3" } },
+    { "sh", { "sh", "-c", "exec < f.txt; read a; read b; echo $b$a" } },
+    { "sh", { "sh", "-c", "{ echo a; echo b; } > /dev/null; echo c" } },
+    { "sh", { "sh", "-c", "for i in 1 2; do echo $i; done 2>&1 >/dev/null | cat; echo end" } },
+    { "sh", { "sh", "-c", "if true; then echo t; fi > /dev/null; echo after" } },
+    { "sh", { "sh", "-c", "while read l; do echo \"[$l]\"; done < nonl.txt" } },
+    { "sh", { "sh", "-c", "cat f.txt | while read l; do echo \"<$l>\"; done | cat" } },
+    { "sh", { "sh", "-c", "echo $((2+3)) > /dev/null && echo ok" } },
+    { "bash", { "bash", "-c", "exit 256; echo no" } },
+    { "bash", { "bash", "-c", "exit -1" } },
+    { "bash", { "bash", "-c", "exit 1x" } },
+    { "bash", { "bash", "-c", "exit 3.5" } },
+    { "sh", { "sh", "-c", "exit 3.5" } },
+    { "sh", { "sh", "-c", "exit ''" } },
+    { "sh", { "sh", "-c", "exit +3" } },
+    { "bash", { "bash", "-c", "exit +3" } },
+    { "sh", { "sh", "-c", "return 4" } },
+    { "sh", { "sh", "-c", "break; continue; echo ok" } },
+    { "bash", { "bash", "-c", "break 2; continue x; echo ok" } },
+    { "sh", { "sh", "-c", "for i in 1; do break 0; done; echo $?" } },
+    { "sh", { "sh", "-c", "echo ${HOME:1:2}" } },
+    { "bash", { "bash", "-c", "echo ${HOME:1:2} ${HOME: -2} ${HOME/o/0} ${HOME//o/0} ${HOME^^} ${#HOME}" } },
+    { "bash", { "bash", "-c", "let x=1+2; echo $x; declare -i y=5; echo $y" } },
+    { "bash", { "bash", "-c", "shopt -s nullglob; echo ok" } },
+    { "bash", { "bash", "-c", "source lib.sh; greet bash" } },
+    { "bash", { "bash", "-c", "printf -v; printf -v x; echo $?" } },
+    { "bash", { "bash", "-c", "echo $BASH_VERSION" } },
+    { "sh", { "sh", "-c", "echo $BASH_VERSION." } },
+    { "sh", { "sh", "-c", "x='a b'; set -- $x \"$x\"; echo $#" } },
+    { "sh", { "sh", "-c", "set -- a b c; echo ${#}; echo \"${@}\"; echo ${*}" } },
+    { "sh", { "sh", "-c", "echo \"${1-default}\" \"${1:-x}\" \"$1\"" } },
+    { "sh", { "sh", "-c", "IFS=; x='a b'; set -- $x; echo $#; unset IFS; set -- $x; echo $#" } },
+    { "sh", { "sh", "-c", "IFS=' '; x=' a  b '; set -- $x; echo $#; IFS='- '; x='-a- -b-'; set -- $x; echo $# \"$1\" \"$2\"" } },
+    { "sh", { "sh", "-c", "read a b c <<EOF\n 1  2  3  4 \nEOF\necho \"[$a][$b][$c]\"" } },
+    { "sh", { "sh", "-c", "IFS=: read a b <<EOF\nx:y:z\nEOF\necho \"[$a][$b]\"" } },
+    { "sh", { "sh", "-c", "read a; echo \"[$a] $?\"" } },
+    { "sh", { "sh", "-c", "echo hi | read x; echo \"[$x]\"" } },
+    { "bash", { "bash", "-c", "echo hi | read x; echo \"[$x]\"" } },
+    { "bash", { "bash", "-c", "x=hello; echo ${x:1} ${x:1:2} ${x: -3} ${x: -3:1} ${x:1:-1} ${x:10} ${x:(-2)} ${x:$((1+1)):2}" } },
+    { "bash", { "bash", "-c", "x=hello; echo ${x/l/L} ${x//l/L} ${x/#h/H} ${x/%o/O} ${x/l} ${x//l} ${x/*l/X} ${x/x/y} \"${x/l/ a b }\"" } },
+    { "bash", { "bash", "-c", "x=hello; echo ${x^} ${x^^} ${x,} ${x,,} ${x^^l}; y=HeLLo; echo ${y,,} ${y^^}" } },
+    { "bash", { "bash", "-c", "set -- abc def; echo ${@:1} ${*:2} ${@:1:1} ${1:1} ${@: -1} ${@:0:1}" } },
+    { "bash", { "bash", "-c", "x=hello; echo ${x:1:-10}" } },
+    { "bash", { "bash", "-c", "x=hello; echo ${x:a}" } },
+    { "bash", { "bash", "-c", "x=a.b.c; echo ${x//./-} ${x/./} \"${x//\".\"/x}\" ${x//[ab]/Z}" } },
+    { "bash", { "bash", "-c", "p=/usr/local/bin; echo ${p##*/} ${p%/*} ${p//\\//:}" } },
+    { "sh", { "sh", "-c", "x=hello; echo ${x:1}" } },
+    { "sh", { "sh", "-c", "x=hello; echo ${x/l/L}" } },
+    { "argv", { "wc", "-m", "-c", "-w", "-L", "words.txt" }, CMP_ALL, NULL, true },
+    { "sh", { "sh", "-c", "printf 'h\303\251llo w\303\266rld\\n' | wc -m -c -w -L" }, CMP_ALL, NULL, true },
+    { "sh", { "sh", "-c", "printf '\377\376abc\\n' | wc -m -w" }, CMP_ALL, NULL, true },
+    { "argv", { "seq", "x\303\251" }, CMP_ALL, NULL, true },
+    { "argv", { "cat", "a\303\251b" }, CMP_ALL, NULL, true },
+    { "argv", { "cat", "a\\tb\303\251" }, CMP_ALL, NULL, true },
+    { "argv", { "printf", "%d", "\303\251" }, CMP_ALL, NULL, true },
+    { "argv", { "printf", "%d\\n", "'\303\251" }, CMP_ALL, NULL, true },
+    { "argv", { "printf", "\\u00e9\\U0001F600\\n" }, CMP_ALL, NULL, true },
+    { "sh", { "sh", "-c", "printf '\\u00e9\\n'; printf '%b\\n' '\\u00e9'" }, CMP_ALL, NULL, true },
+    { "bash", { "bash", "-c", "printf '\\u00e9\\n'; printf '%b\\n' '\\u00e9'; echo -e '\\u00e9'; echo $'\\u00e9'" }, CMP_ALL, NULL, true },
+    { "bash", { "bash", "-c", "x=h\303\251llo; echo ${#x} ${x:1:2} ${x^^}" }, CMP_ALL, NULL, true },
+    { "sh", { "sh", "-c", "x=h\303\251llo; echo ${#x}" }, CMP_ALL, NULL, true },
+    { "argv", { "head", "-c", "2", "nope\303\251" }, CMP_ALL, NULL, true },
+    { "argv", { "env", "nope\303\251" }, CMP_ALL, NULL, true },
+    { "argv", { "sleep", "\303\251" }, CMP_ALL, NULL, true },
+    { "sh", { "sh", "-c", "cat 'a b' \"it's\"" }, CMP_ALL, NULL, true },
+    { "sh", { "sh", "-c", "test \303\251 -eq 1" }, CMP_ALL, NULL, true },
+    { "bash", { "bash", "-c", "[ \303\251 -eq 1 ]" }, CMP_ALL, NULL, true },
+    { "argv", { "test", "\303\251", "-eq", "1" }, CMP_ALL, NULL, true },
     /* the locale changes coreutils' quotes */
     { "argv", { "seq", "x" }, CMP_ALL, NULL, true },
     { "argv", { "printf", "%d\\n", "x" }, CMP_ALL, NULL, true },
@@ -863,9 +969,17 @@ static bool same(const struct buf *a, const struct buf *b)
     return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
 }
 
+static bool under_valgrind(void)
+{
+    const char *p = getenv("LD_PRELOAD");
+
+    return p && strstr(p, "vgpreload");
+}
+
 static void test_shell_matches_the_real_programs_byte_for_byte(void **state)
 {
     size_t i, failures = 0;
+    bool valgrind = under_valgrind();
 
     (void)state;
     for (i = 0; i < NCASES; i++) {
@@ -874,6 +988,8 @@ static void test_shell_matches_the_real_programs_byte_for_byte(void **state)
         struct result emu, real;
         bool ok;
 
+        if (c->x87 && valgrind)
+            continue;
         result_init(&emu);
         result_init(&real);
         emulate(c->args, env, &emu);
