@@ -1,10 +1,31 @@
-/* shell: a small deterministic interpreter that answers like dash 0.5.12 (sh), bash 5.2
+/* shell: a small deterministic interpreter that answers like dash 0.5.12 (sh), bash 5.2.15
  * and coreutils 9.1 on Debian 12 for the commands hogboxes are asked to run.
+ *
+ * Programs: echo, printf, cat, head, wc, seq, sleep, env, pwd, uname, true, false, test
+ * and [, yes, basename, dirname, whoami, and the shells sh, dash and bash, by name (found on
+ * PATH in /bin or /usr/bin) or by path; a box file run by path follows its "#!" line.
+ * /dev/null, /dev/zero and /dev/urandom (a fixed-seed stream) are there for any of them.
+ * Shell language: dash's grammar (lists, && ||, pipelines, !, ( ), { }, if, while,
+ * until, for, case, functions, here-documents), quoting, parameters with all of POSIX's
+ * ${...} forms, $(...) and `...`, $((...)), field splitting on IFS, tildes, redirections
+ * of fds 0-9 (<, >, >>, >|, <>, <&, >&, <<, <<-), assignments, set -e -u -x -f, and the
+ * builtins : . break cd command continue echo eval exec exit export false local printf pwd
+ * read readonly return set shift test [ trap type umask unset wait. bash adds [[ ]],
+ * brace expansion, $'...', ${x:o:l} ${x/p/r} ${x^^} ${x,,}, let, declare, typeset, shopt,
+ * source, and its own messages, error line numbers and environment order.
+ *
+ * Knowingly different from a real box: pathname globbing is not done (no directory
+ * listing callback: a pattern stays as written, as when nothing matches); files written
+ * by redirection are not kept (the box file API is read-only here, so ">file" succeeds and
+ * discards); a background job (&) runs when waited for or when its shell ends rather than
+ * alongside; bash arrays, ${!x}, process substitution, job control, aliases, getopts and
+ * the --help texts of coreutils are not emulated; $$ and $PPID are fixed numbers; uname
+ * says hogbox / 6.1.0-hogbox / x86_64; only the C and C.UTF-8 locales exist.
  *
  * Layout: foundations (arena, sinks, sources, messages), variables, the parser (modelled on
  * dash's grammar so syntax errors read the same), expansion, execution (pipelines run as
  * push filters, never as processes), shell builtins, then the coreutils programs, and
- * shell_run. Everything is bounded: nesting, captured output, scripts, silent steps. */
+ * shell_run. Everything is bounded: nesting, captured output, scripts, silent work. */
 #include "shell.h"
 
 #include <ctype.h>
@@ -824,6 +845,7 @@ struct var {
     char *name;
     char *value;            /* NULL: unset (a dash built-in variable keeps its slot) */
     bool exported;
+    bool readonly;
     uint64_t seq;           /* creation order */
     int fixed;              /* dash: index among its built-in variables, or -1 */
 };
@@ -868,6 +890,7 @@ static struct var *var_create(struct vars *vs, const char *name)
     v->name = xstrdup(name);
     v->value = NULL;
     v->exported = false;
+    v->readonly = false;
     v->seq = vs->seq++;
     v->fixed = -1;
     return v;
@@ -1189,6 +1212,28 @@ static void sh_prefix(struct sh *sh, struct buf *b)
 
 static void sh_err(struct sh *sh, struct sink *err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* A shell assignment: false, with the shell's message, when name is read-only; who is the
+ * builtin assigning (NULL for NAME=value, which then ends the shell: 2 in dash, 1 in bash). */
+static bool sh_assign(struct sh *sh, struct sink *err, const char *who, const char *name,
+                      const char *value, bool export)
+{
+    struct var *v = var_find(&sh->vars, name);
+
+    if (v && v->readonly) {
+        if (sh->d == D_DASH)
+            sh_err(sh, err, "%s%s%s: is read only", who ? who : "", who ? ": " : "", name);
+        else
+            sh_err(sh, err, "%s: readonly variable", name);
+        if (!who) {
+            sh->status = sh->d == D_DASH ? 2 : 1;
+            sh->r->unwind = UW_EXIT;
+        }
+        return false;
+    }
+    var_set(&sh->vars, name, value, export);
+    return true;
+}
 
 static void sh_err(struct sh *sh, struct sink *err, const char *fmt, ...)
 {
@@ -4761,6 +4806,8 @@ struct consumer {
     bool headers;
     bool first_header;
     struct buf hold;        /* head -c -N / -n -N: what may still be the tail */
+    size_t hold_off;        /* where the live part of hold starts */
+    uintmax_t hold_nl;      /* newlines in the live part */
     /* wc */
     bool wl, ww, wc_, wm, wL;
     uintmax_t c_lines, c_words, c_bytes, c_chars, c_maxlen, c_linelen;
@@ -4837,6 +4884,8 @@ static const char *coreutils_authors(const char *id)
         { "wc", "Paul Rubin and David MacKenzie" },
         { "env", "Richard Mlynarik, David MacKenzie, and Assaf Gordon" }, { "pwd", "Jim Meyering" },
         { "uname", "David MacKenzie" }, { "[", "Kevin Braunsdorf and Matthew Bradburn" },
+        { "yes", "David MacKenzie" }, { "basename", "David MacKenzie" },
+        { "dirname", "David MacKenzie and Jim Meyering" }, { "whoami", "Richard Mlynarik" },
     };
     size_t i;
 
@@ -5191,38 +5240,48 @@ static bool head_chunk(struct consumer *c, const char *data, size_t len)
     size_t i, n;
 
     if (c->negative) {
-        /* everything but the last count bytes or lines: hold back what may be the tail */
-        if (len > CAPTURE_MAX - c->hold.len) {
+        /* everything but the last count bytes or lines: hold back what may be the tail;
+         * what is sure not to be in it goes out, and the buffer is compacted now and then */
+        const char *p, *e;
+
+        if (len > CAPTURE_MAX - (c->hold.len - c->hold_off)) {
             fatal(c->p.r, "head held more than %u bytes", CAPTURE_MAX);
             return false;
         }
+        if (c->hold_off > c->hold.len / 2) {
+            memmove(c->hold.data, c->hold.data + c->hold_off, c->hold.len - c->hold_off);
+            buf_truncate(&c->hold, c->hold.len - c->hold_off);
+            c->hold_off = 0;
+        }
         buf_add(&c->hold, data, len);
         if (!c->lines) {
-            if (c->hold.len > c->count) {
-                n = c->hold.len - (size_t)c->count;
-                if (!head_emit(c, c->hold.data, n))
-                    return false;
-                memmove(c->hold.data, c->hold.data + n, c->hold.len - n);
-                buf_truncate(&c->hold, c->hold.len - n);
-            }
-        } else {
-            /* the first (complete lines - count) lines can no longer be in the tail */
-            uintmax_t k = 0, emit;
+            size_t live = c->hold.len - c->hold_off;
 
-            for (i = 0; i < c->hold.len; i++)
-                if (c->hold.data[i] == '\n')
-                    k++;
-            if (k > c->count) {
-                emit = k - c->count;
-                for (i = 0; i < c->hold.len; i++)
-                    if (c->hold.data[i] == '\n' && --emit == 0)
-                        break;
-                n = i + 1;
-                if (!head_emit(c, c->hold.data, n))
+            if (live > c->count) {
+                n = live - (size_t)c->count;
+                if (!head_emit(c, c->hold.data + c->hold_off, n))
                     return false;
-                memmove(c->hold.data, c->hold.data + n, c->hold.len - n);
-                buf_truncate(&c->hold, c->hold.len - n);
+                c->hold_off += n;
             }
+            return true;
+        }
+        for (p = data, e = data + len; (p = memchr(p, '\n', (size_t)(e - p))) != NULL; p++)
+            c->hold_nl++;
+        if (c->hold_nl > c->count) {
+            /* the first (complete lines - count) lines can no longer be in the tail */
+            uintmax_t emit = c->hold_nl - c->count, k = emit;
+
+            p = c->hold.data + c->hold_off;
+            e = c->hold.data + c->hold.len;
+            while (k && (p = memchr(p, '\n', (size_t)(e - p))) != NULL) {
+                p++;
+                k--;
+            }
+            n = (size_t)(p - (c->hold.data + c->hold_off));
+            if (!head_emit(c, c->hold.data + c->hold_off, n))
+                return false;
+            c->hold_off += n;
+            c->hold_nl -= emit;
         }
         return true;
     }
@@ -5252,20 +5311,22 @@ static void head_end_operand(struct consumer *c)
     uintmax_t k = 0, total, emit;
     size_t i;
 
-    if (!c->negative || !c->lines || c->dead || c->hold.len == 0 ||
-        c->hold.data[c->hold.len - 1] == '\n')
+    const char *live = c->hold.data + c->hold_off;
+    size_t n = c->hold.len - c->hold_off;
+
+    if (!c->negative || !c->lines || c->dead || n == 0 || live[n - 1] == '\n')
         return;
-    for (i = 0; i < c->hold.len; i++)
-        if (c->hold.data[i] == '\n')
+    for (i = 0; i < n; i++)
+        if (live[i] == '\n')
             k++;
     total = k + 1;
     if (total <= c->count)
         return;
     emit = total - c->count;
-    for (i = 0; i < c->hold.len; i++)
-        if (c->hold.data[i] == '\n' && --emit == 0)
+    for (i = 0; i < n; i++)
+        if (live[i] == '\n' && --emit == 0)
             break;
-    head_emit(c, c->hold.data, i + 1);
+    head_emit(c, live, i + 1);
 }
 
 static void head_header(struct consumer *c, const char *label)
@@ -5284,6 +5345,8 @@ static void head_begin_operand(struct consumer *c)
 {
     c->left = c->count;
     buf_reset(&c->hold);
+    c->hold_off = 0;
+    c->hold_nl = 0;
 }
 
 static void head_operand_file(struct consumer *c, const char *path)
@@ -7413,6 +7476,195 @@ static int prog_uname(struct proc *p, int argc, char **argv)
     return prog_out_done(p, &o, argv[0], st);
 }
 
+/* ---------------------------------------------------------------- yes, basename, dirname, whoami */
+
+static int prog_yes(struct proc *p, int argc, char **argv)
+{
+    struct getopt g;
+    struct buf line = BUF_INIT, block = BUF_INIT;
+    struct out o;
+    size_t i;
+    int id, st;
+
+    getopt_init(&g, p, argv[0], NULL, 0, argc, argv);
+    id = getopt_next(&g);
+    if (id >= GOPT_HELP) {
+        strv_release(&g.operands);
+        return prog_info(p, "yes", id == GOPT_VERSION);
+    }
+    if (id < 0) {
+        strv_release(&g.operands);
+        try_help(p, argv[0]);
+        return 1;
+    }
+    for (i = 0; i < g.operands.n; i++) {
+        if (i)
+            buf_addch(&line, ' ');
+        buf_addstr(&line, g.operands.v[i]);
+    }
+    if (!g.operands.n)
+        buf_addch(&line, 'y');
+    buf_addch(&line, '\n');
+    strv_release(&g.operands);
+    /* forever, a block at a time: the reader or the caller stops it */
+    while (block.len + line.len <= CHUNK || !block.len)
+        buf_add(&block, line.data, line.len);
+    out_init(&o, p->r, p->out);
+    while (out_add(&o, block.data, block.len) == WR_OK && out_flush(&o) == WR_OK)
+        ;
+    st = prog_out_done(p, &o, argv[0], 0);
+    buf_release(&line);
+    buf_release(&block);
+    return st;
+}
+
+static void strip_slashes(char *s)
+{
+    size_t n = strlen(s);
+
+    while (n > 1 && s[n - 1] == '/')
+        s[--n] = '\0';
+}
+
+static int prog_basename(struct proc *p, int argc, char **argv)
+{
+    static const struct gopt opts[] = {
+        { 'a', "multiple", false, 'a' }, { 's', "suffix", true, 's' }, { 'z', "zero", false, 'z' },
+    };
+    struct getopt g;
+    const char *suffix = NULL;
+    bool multi = false, zero = false;
+    struct out o;
+    size_t i, n;
+    int id;
+
+    getopt_init(&g, p, argv[0], opts, sizeof(opts) / sizeof(opts[0]), argc, argv);
+    while ((id = getopt_next(&g)) > 0 && id < GOPT_HELP) {
+        if (id == 's') {
+            suffix = g.optarg;
+            multi = true;
+        } else if (id == 'a') {
+            multi = true;
+        } else {
+            zero = true;
+        }
+    }
+    if (id >= GOPT_HELP) {
+        strv_release(&g.operands);
+        return prog_info(p, "basename", id == GOPT_VERSION);
+    }
+    if (id < 0 || g.operands.n == 0 || (!multi && g.operands.n > 2)) {
+        if (id >= 0 && g.operands.n == 0) {
+            prog_err(p, NULL, argv[0], "missing operand");
+        } else if (id >= 0) {
+            char *q = quote_locale(g.operands.v[2], p->utf8);
+
+            prog_err(p, NULL, argv[0], "extra operand %s", q);
+            free(q);
+        }
+        strv_release(&g.operands);
+        try_help(p, argv[0]);
+        return 1;
+    }
+    if (!multi && g.operands.n == 2)
+        suffix = g.operands.v[1];
+    n = multi ? g.operands.n : 1;
+    out_init(&o, p->r, p->out);
+    for (i = 0; i < n; i++) {
+        char *name = xstrdup(g.operands.v[i]), *base;
+
+        strip_slashes(name);
+        base = strrchr(name, '/');
+        base = base && base[1] ? base + 1 : name;
+        if (suffix && *suffix) {
+            size_t bl = strlen(base), sl = strlen(suffix);
+
+            if (bl > sl && strcmp(base + bl - sl, suffix) == 0)
+                base[bl - sl] = '\0';
+        }
+        out_str(&o, base);
+        out_ch(&o, zero ? '\0' : '\n');
+        free(name);
+    }
+    strv_release(&g.operands);
+    return prog_out_done(p, &o, argv[0], 0);
+}
+
+static int prog_dirname(struct proc *p, int argc, char **argv)
+{
+    static const struct gopt opts[] = { { 'z', "zero", false, 'z' } };
+    struct getopt g;
+    bool zero = false;
+    struct out o;
+    size_t i;
+    int id;
+
+    getopt_init(&g, p, argv[0], opts, 1, argc, argv);
+    while ((id = getopt_next(&g)) > 0 && id < GOPT_HELP)
+        zero = true;
+    if (id >= GOPT_HELP) {
+        strv_release(&g.operands);
+        return prog_info(p, "dirname", id == GOPT_VERSION);
+    }
+    if (id < 0 || g.operands.n == 0) {
+        if (id >= 0)
+            prog_err(p, NULL, argv[0], "missing operand");
+        strv_release(&g.operands);
+        try_help(p, argv[0]);
+        return 1;
+    }
+    out_init(&o, p->r, p->out);
+    for (i = 0; i < g.operands.n; i++) {
+        char *d = xstrdup(g.operands.v[i]), *slash;
+
+        strip_slashes(d);
+        slash = strrchr(d, '/');
+        if (!slash) {
+            strcpy(d, ".");
+        } else {
+            while (slash > d && slash[-1] == '/')
+                slash--;
+            if (slash == d)
+                strcpy(d, d[0] == '/' ? "/" : ".");
+            else
+                *slash = '\0';
+        }
+        out_str(&o, d);
+        out_ch(&o, zero ? '\0' : '\n');
+        free(d);
+    }
+    strv_release(&g.operands);
+    return prog_out_done(p, &o, argv[0], 0);
+}
+
+static int prog_whoami(struct proc *p, int argc, char **argv)
+{
+    struct getopt g;
+    struct out o;
+    int id;
+
+    getopt_init(&g, p, argv[0], NULL, 0, argc, argv);
+    id = getopt_next(&g);
+    if (id >= GOPT_HELP) {
+        strv_release(&g.operands);
+        return prog_info(p, "whoami", id == GOPT_VERSION);
+    }
+    if (id < 0 || g.operands.n) {
+        if (id >= 0) {
+            char *q = quote_locale(g.operands.v[0], p->utf8);
+
+            prog_err(p, NULL, argv[0], "extra operand %s", q);
+            free(q);
+        }
+        strv_release(&g.operands);
+        try_help(p, argv[0]);
+        return 1;
+    }
+    out_init(&o, p->r, p->out);
+    out_str(&o, "root\n");
+    return prog_out_done(p, &o, argv[0], 0);
+}
+
 static int prog_true(struct proc *p, int argc, char **argv)
 {
     int st;
@@ -8373,14 +8625,19 @@ static int bi_export(struct sh *sh, int argc, char **argv, struct fds *fds)
             st = 1;
             continue;
         }
-        if (eq) {
-            var_set(&sh->vars, name, eq + 1, !readonly);
-        } else if (!readonly) {
+        if (eq && !sh_assign(sh, fds->out[2], argv[0], name, eq + 1, !readonly)) {
+            free(name);
+            return sh->d == D_DASH ? special_fail(sh, 2) : 1;
+        }
+        {
             struct var *v = var_find(&sh->vars, name);
 
             if (!v)
                 v = var_create(&sh->vars, name);
-            v->exported = true;
+            if (readonly)
+                v->readonly = true;
+            else
+                v->exported = true;
         }
         free(name);
     }
@@ -8418,6 +8675,19 @@ static int bi_unset(struct sh *sh, int argc, char **argv, struct fds *fds)
             sh_err(sh, fds->out[2], "unset: `%s': not a valid identifier", argv[i]);
             st = 1;
             continue;
+        }
+        {
+            struct var *v = var_find(&sh->vars, argv[i]);
+
+            if (v && v->readonly) {
+                if (sh->d == D_DASH) {
+                    sh_err(sh, fds->out[2], "unset: %s: is read only", argv[i]);
+                    return special_fail(sh, 2);
+                }
+                sh_err(sh, fds->out[2], "unset: %s: cannot unset: readonly variable", argv[i]);
+                st = 1;
+                continue;
+            }
         }
         var_unset(&sh->vars, argv[i]);
     }
@@ -8837,7 +9107,8 @@ static int bi_read(struct sh *sh, int argc, char **argv, struct fds *fds)
                 st = sh->d == D_DASH ? 2 : 1;
                 break;
             }
-            var_set(&sh->vars, names.v[k], buf_cstr(&val), false);
+            if (!sh_assign(sh, fds->out[2], "read", names.v[k], buf_cstr(&val), false))
+                st = sh->d == D_DASH ? 2 : 1;
             buf_release(&val);
         }
         strv_release(&names);
@@ -9988,9 +10259,11 @@ static int run_prepared(struct sh *sh, struct prepared *pc, bool tail)
         for (i = 0; i < pc->assigns.n; i++) {
             char *eq = strchr(pc->assigns.v[i], '=');
             char *name = xstrndup(pc->assigns.v[i], (size_t)(eq - pc->assigns.v[i]));
+            bool ok = sh_assign(sh, pc->rs.fds.out[2], NULL, name, eq + 1, false);
 
-            var_set(&sh->vars, name, eq + 1, false);
             free(name);
+            if (!ok)
+                return sh->d == D_DASH ? 2 : 1;
         }
         return sh->cmdsub_status >= 0 ? sh->cmdsub_status : 0;
     }
@@ -10684,7 +10957,11 @@ static int exec_compound(struct sh *sh, const struct node *n, struct fds *fds)
         for (i = 0; i < f.out.n; i++) {
             if (!step(sh->r, 1))
                 break;
-            var_set(&sh->vars, n->name, f.out.v[i], false);
+            if (!sh_assign(sh, fds->out[2], sh->d == D_DASH ? NULL : "for", n->name,
+                           f.out.v[i], false)) {
+                st = 1;
+                break;
+            }
             st = exec_node(sh, n->a, fds);
             if (loop_leave(sh))
                 break;
@@ -11371,9 +11648,11 @@ static int prog_bash(struct proc *p, int argc, char **argv)
 
 static const struct prog progs[] = {
     { "[", prog_test, PK_PLAIN },
+    { "basename", prog_basename, PK_PLAIN },
     { "bash", prog_bash, PK_READER },
     { "cat", prog_cat, PK_CONSUMER },
     { "dash", prog_dash, PK_READER },
+    { "dirname", prog_dirname, PK_PLAIN },
     { "echo", prog_echo, PK_PLAIN },
     { "env", prog_env, PK_READER },
     { "false", prog_false, PK_PLAIN },
@@ -11387,6 +11666,8 @@ static const struct prog progs[] = {
     { "true", prog_true, PK_PLAIN },
     { "uname", prog_uname, PK_PLAIN },
     { "wc", prog_wc, PK_CONSUMER },
+    { "whoami", prog_whoami, PK_PLAIN },
+    { "yes", prog_yes, PK_PLAIN },
 };
 
 static const struct prog *prog_find(const char *name)

@@ -80,6 +80,18 @@ struct mock *mock_start(const struct hogmock_config *cfg)
     return m;
 }
 
+int mock_setup(void **state)
+{
+    *state = mock_start(NULL);
+    return 0;
+}
+
+int mock_teardown(void **state)
+{
+    mock_stop(*state);
+    return 0;
+}
+
 void mock_stop(struct mock *m)
 {
     if (!m)
@@ -363,4 +375,15 @@ void mock_check_problem(const struct resp *r, const char *want_code)
                  buf_cstr(&why), (int)(r->body.len > 2000 ? 2000 : r->body.len),
                  buf_cstr(&r->body));
     buf_release(&why);
+}
+
+char *mock_new_box(struct mock *m, const char *token)
+{
+    struct resp r;
+    char *id;
+
+    mock_expect(m, "createHogbox", 201, "POST", "/v1/hogboxes", token, "{}", &r);
+    id = xstrdup(resp_str(&r, "id"));
+    resp_release(&r);
+    return id;
 }

@@ -19,6 +19,9 @@ struct mock {
 /* Start hogmock with cfg (NULL: defaults, virtual clock, fixtures/auth/tokens.yaml, which
  * holds tok_alice -> pr_alice and tok_bob -> pr_bob). Fails the test when it cannot. */
 struct mock *mock_start(const struct hogmock_config *cfg);
+/* cmocka group setup/teardown: *state is a mock_start(NULL) for the group's tests. */
+int mock_setup(void **state);
+int mock_teardown(void **state);
 /* The config mock_start(NULL) uses, to adjust and pass back. */
 void mock_default_config(struct hogmock_config *cfg);
 void mock_stop(struct mock *m);
@@ -54,6 +57,10 @@ void mock_check(struct mock *m, const char *op_id, const struct resp *r);
 /* Check that r is a problem+json valid against the spec's Problem schema, with the
  * catalogue title of its code, matching status and request id, and code want_code. */
 void mock_check_problem(const struct resp *r, const char *want_code);
+
+/* Create a box with default sizes for token's principal (checked like mock_expect);
+ * its id, a new string (caller frees). */
+char *mock_new_box(struct mock *m, const char *token);
 
 /* mock_call + assert the status + mock_check in one step; returns r->json. */
 cJSON *mock_expect(struct mock *m, const char *op_id, long status, const char *method,

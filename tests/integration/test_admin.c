@@ -17,18 +17,6 @@
 #include "services.h"
 #include "xmalloc.h"
 
-static int setup(void **state)
-{
-    *state = mock_start(NULL);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    mock_stop(*state);
-    return 0;
-}
-
 static double num(const cJSON *o, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
@@ -43,17 +31,6 @@ static const char *str(const cJSON *o, const char *name)
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
 
     return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static char *new_box(struct mock *m, const char *token)
-{
-    struct resp r;
-    char *id;
-
-    mock_expect(m, "createHogbox", 201, "POST", "/v1/hogboxes", token, "{}", &r);
-    id = xstrdup(resp_str(&r, "id"));
-    resp_release(&r);
-    return id;
 }
 
 static void sleep_ms(long ms)
@@ -221,7 +198,7 @@ static const cJSON *principal_of(const cJSON *state, const char *id)
 static void test_admin_state_dumps_boxes_files_and_tokens_without_secrets(void **state)
 {
     struct mock *m = *state;
-    char *a = new_box(m, "tok_alice"), *b = new_box(m, "tok_bob");
+    char *a = mock_new_box(m, "tok_alice"), *b = mock_new_box(m, "tok_bob");
     char target[160];
     const cJSON *st, *alice, *box, *f, *file = NULL;
     struct resp r;
@@ -259,7 +236,7 @@ static void test_admin_state_dumps_boxes_files_and_tokens_without_secrets(void *
 static void test_admin_reset_of_one_principal_keeps_the_others(void **state)
 {
     struct mock *m = *state;
-    char *a = new_box(m, "tok_alice"), *b = new_box(m, "tok_bob");
+    char *a = mock_new_box(m, "tok_alice"), *b = mock_new_box(m, "tok_bob");
     char target[128];
     struct resp r;
 
@@ -287,7 +264,7 @@ static void test_admin_reset_of_one_principal_keeps_the_others(void **state)
 static void test_admin_reset_of_everything_clears_journal_programs_and_services(void **state)
 {
     struct mock *m = *state;
-    char *a = new_box(m, "tok_alice");
+    char *a = mock_new_box(m, "tok_alice");
     struct resp r;
 
     mock_expect(m, "adminAddProgram", 201, "POST", "/__hogmock/exec-programs", NULL,
@@ -734,26 +711,26 @@ static void test_admin_wants_the_admin_token_when_configured(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_admin_health_says_ok_and_which_clock, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_admin_clock_reads_advances_and_sets, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_admin_clock_refuses_bad_bodies, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_admin_health_says_ok_and_which_clock, mock_setup, mock_teardown),
+        cmocka_unit_test_setup_teardown(test_admin_clock_reads_advances_and_sets, mock_setup, mock_teardown),
+        cmocka_unit_test_setup_teardown(test_admin_clock_refuses_bad_bodies, mock_setup, mock_teardown),
         cmocka_unit_test(test_admin_real_clock_cannot_be_moved),
         cmocka_unit_test_setup_teardown(
-            test_admin_state_dumps_boxes_files_and_tokens_without_secrets, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_admin_reset_of_one_principal_keeps_the_others, setup,
-                                        teardown),
+            test_admin_state_dumps_boxes_files_and_tokens_without_secrets, mock_setup, mock_teardown),
+        cmocka_unit_test_setup_teardown(test_admin_reset_of_one_principal_keeps_the_others, mock_setup,
+                                        mock_teardown),
         cmocka_unit_test_setup_teardown(
-            test_admin_reset_of_everything_clears_journal_programs_and_services, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_admin_journal_filters_and_pages, setup, teardown),
+            test_admin_reset_of_everything_clears_journal_programs_and_services, mock_setup, mock_teardown),
+        cmocka_unit_test_setup_teardown(test_admin_journal_filters_and_pages, mock_setup, mock_teardown),
         cmocka_unit_test_setup_teardown(test_admin_programs_are_added_listed_deleted_and_cleared,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_admin_programs_refuse_bad_definitions, setup,
-                                        teardown),
+                                        mock_setup, mock_teardown),
+        cmocka_unit_test_setup_teardown(test_admin_programs_refuse_bad_definitions, mock_setup,
+                                        mock_teardown),
         cmocka_unit_test(test_programs_prefer_exact_then_longest_prefix_then_latest),
-        cmocka_unit_test_setup_teardown(test_admin_services_are_set_listed_and_cleared, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_admin_services_are_set_listed_and_cleared, mock_setup,
+                                        mock_teardown),
         cmocka_unit_test(test_services_prefer_the_box_then_the_longest_path),
-        cmocka_unit_test_setup_teardown(test_admin_unknown_routes_are_problems, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_admin_unknown_routes_are_problems, mock_setup, mock_teardown),
         cmocka_unit_test(test_admin_wants_the_admin_token_when_configured),
     };
 

@@ -20,18 +20,6 @@
 
 #define CHALLENGE_PREFIX "Bearer error=\"invalid_token\", error_description=\""
 
-static int setup(void **state)
-{
-    *state = mock_start(NULL);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    mock_stop(*state);
-    return 0;
-}
-
 static char *fingerprint(const char *token)
 {
     char fp[AUTH_FINGERPRINT_SIZE];
@@ -606,25 +594,25 @@ static void test_auth_resolves_while_tokens_change(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_auth_get_me_describes_the_principal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_auth_get_me_describes_the_principal, mock_setup, mock_teardown),
         cmocka_unit_test(test_auth_fingerprint_is_sha256_prefix),
         cmocka_unit_test_setup_teardown(test_auth_refuses_each_bad_credential_with_its_reason,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_auth_names_the_unknown_token_by_fingerprint, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_auth_refuses_two_authorization_headers, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_auth_accepts_any_case_and_several_spaces, setup,
-                                        teardown),
+                                        mock_setup, mock_teardown),
+        cmocka_unit_test_setup_teardown(test_auth_names_the_unknown_token_by_fingerprint, mock_setup,
+                                        mock_teardown),
+        cmocka_unit_test_setup_teardown(test_auth_refuses_two_authorization_headers, mock_setup,
+                                        mock_teardown),
+        cmocka_unit_test_setup_teardown(test_auth_accepts_any_case_and_several_spaces, mock_setup,
+                                        mock_teardown),
         cmocka_unit_test(test_auth_challenge_escapes_quotes_and_backslashes),
         cmocka_unit_test_setup_teardown(test_auth_tokens_added_and_revoked_take_effect_at_once,
-                                        setup, teardown),
+                                        mock_setup, mock_teardown),
         cmocka_unit_test_setup_teardown(test_auth_revoking_a_cached_file_token_refuses_it_at_once,
-                                        setup, teardown),
+                                        mock_setup, mock_teardown),
         cmocka_unit_test_setup_teardown(test_auth_add_token_refuses_bad_entries_without_echo,
-                                        setup, teardown),
+                                        mock_setup, mock_teardown),
         cmocka_unit_test_setup_teardown(test_auth_journal_shows_rejections_and_holds_no_token,
-                                        setup, teardown),
+                                        mock_setup, mock_teardown),
         cmocka_unit_test(test_auth_loads_tokens_files_in_both_shapes),
         cmocka_unit_test(test_auth_bad_tokens_files_name_the_entry_and_register_nothing),
         cmocka_unit_test(test_auth_tokens_survive_a_restart_with_a_db),

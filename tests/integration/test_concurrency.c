@@ -353,24 +353,12 @@ static void test_concurrent_clients_lose_no_box_and_the_journal_counts_every_req
     free(w);
 }
 
-static int setup(void **state)
-{
-    *state = mock_start(NULL);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    mock_stop(*state);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            test_concurrent_clients_lose_no_box_and_the_journal_counts_every_request, setup,
-            teardown),
+            test_concurrent_clients_lose_no_box_and_the_journal_counts_every_request, mock_setup,
+            mock_teardown),
     };
 
     curl_global_init(CURL_GLOBAL_DEFAULT);

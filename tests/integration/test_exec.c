@@ -24,29 +24,6 @@
 
 extern char **environ;
 
-static int setup(void **state)
-{
-    *state = mock_start(NULL);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    mock_stop(*state);
-    return 0;
-}
-
-static char *box_for(struct mock *m, const char *token)
-{
-    struct resp r;
-    char *id;
-
-    mock_expect(m, "createHogbox", 201, "POST", "/v1/hogboxes", token, "{}", &r);
-    id = xstrdup(resp_str(&r, "id"));
-    resp_release(&r);
-    return id;
-}
-
 static void exec_call(struct mock *m, const char *box, const char *token, const char *json,
                       struct resp *r)
 {
@@ -197,7 +174,7 @@ static void test_exec_prints_what_the_real_shell_prints(void **state)
         { "bash", "-c", "echo hi >&2; exit 7", NULL },
     };
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     size_t i;
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -225,7 +202,7 @@ static void test_exec_prints_what_the_real_shell_prints(void **state)
 static void test_exec_answers_the_spec_examples(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     struct resp r;
 
     exec_ok(m, box, "{\"argv\": [\"sh\", \"-c\", \"echo hello; echo oops >&2\"]}", &r);
@@ -243,7 +220,7 @@ static void test_exec_answers_the_spec_examples(void **state)
 static void test_exec_reports_exit_codes_with_200(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     struct resp r;
 
     exec_ok(m, box, "{\"argv\": [\"true\"]}", &r);
@@ -266,7 +243,7 @@ static void test_exec_reports_exit_codes_with_200(void **state)
 static void test_exec_cats_box_files(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     struct resp r;
 
     put_file(m, box, "/root/note.txt", "first line\nsecond\n", 18);
@@ -301,7 +278,7 @@ static void test_exec_cats_box_files(void **state)
 static void test_exec_honours_env(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     struct resp r;
 
     exec_ok(m, box, "{\"argv\": [\"sh\", \"-c\", \"echo $GREETING, $NAME\"],"
@@ -325,7 +302,7 @@ static void test_exec_honours_env(void **state)
 static void test_exec_honours_workdir(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     struct resp r;
 
     exec_ok(m, box, "{\"argv\": [\"pwd\"]}", &r);
@@ -347,7 +324,7 @@ static void test_exec_honours_workdir(void **state)
 static void test_exec_refuses_a_workdir_the_box_lacks(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     const cJSON *err;
     struct resp r;
 
@@ -381,7 +358,7 @@ static size_t count(const char *hay, size_t len, const char *needle)
 static void test_exec_caps_each_stream_at_1_mib(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     struct resp r;
 
     exec_ok(m, box, "{\"argv\": [\"head\", \"-c\", \"2000000\", \"/dev/zero\"]}", &r);
@@ -411,7 +388,7 @@ static void test_exec_caps_each_stream_at_1_mib(void **state)
 static void test_exec_repairs_invalid_utf8(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     static const char bytes[] = "a\xff" "b\xe2\x82" "c\xc3\xa9\xf0\x9f\x90\xb7\xed\xa0\x80.\xe2\x82";
     struct resp r;
 
@@ -429,7 +406,7 @@ static void test_exec_repairs_invalid_utf8(void **state)
 static void test_exec_times_out_at_once_on_the_virtual_clock(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     double t0;
     struct resp r;
 
@@ -478,7 +455,7 @@ static void test_exec_times_out_on_the_real_clock(void **state)
     mock_default_config(&cfg);
     cfg.virtual_clock = false;
     m = mock_start(&cfg);
-    box = box_for(m, "tok_alice");
+    box = mock_new_box(m, "tok_alice");
     t0 = now_ms();
     exec_ok(m, box, "{\"argv\": [\"sh\", \"-c\", \"echo a; sleep 30; echo b\"],"
             " \"timeout_seconds\": 1}", &r);
@@ -500,7 +477,7 @@ static void test_exec_times_out_on_the_real_clock(void **state)
 static void test_exec_runs_scripted_programs(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     struct resp r;
 
     mock_json(m, "POST", "/__hogmock/exec-programs", NULL,
@@ -555,7 +532,7 @@ static void test_exec_follows_narrower_limits(void **state)
     mock_default_config(&cfg);
     cfg.limits_path = path;
     m = mock_start(&cfg);
-    box = box_for(m, "tok_alice");
+    box = mock_new_box(m, "tok_alice");
 
     exec_call(m, box, "tok_alice", "{\"argv\": [\"true\"], \"timeout_seconds\": 11}", &r);
     expect_problem(&r, 422, "validation_failed");
@@ -667,7 +644,7 @@ static void test_exec_utf8_repair_ignores_chunk_boundaries(void **state)
 static void test_exec_needs_a_running_box(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     char target[128];
     struct resp r;
 
@@ -689,7 +666,7 @@ static void test_exec_needs_a_running_box(void **state)
 static void test_exec_in_another_principals_box_is_404(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     struct resp r;
 
     exec_call(m, box, "tok_bob", "{\"argv\": [\"echo\", \"hi\"]}", &r);
@@ -719,7 +696,7 @@ static void test_exec_refuses_bad_requests(void **state)
         NULL,
     };
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     char target[128];
     struct resp r;
     size_t i;
@@ -765,5 +742,5 @@ int main(void)
         cmocka_unit_test(test_exec_refuses_bad_requests),
     };
 
-    return cmocka_run_group_tests_name("exec", tests, setup, teardown);
+    return cmocka_run_group_tests_name("exec", tests, mock_setup, mock_teardown);
 }

@@ -20,29 +20,6 @@
 
 #define MIB (1024u * 1024u)
 
-static int setup(void **state)
-{
-    *state = mock_start(NULL);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    mock_stop(*state);
-    return 0;
-}
-
-static char *box_for(struct mock *m, const char *token)
-{
-    struct resp r;
-    char *id;
-
-    mock_expect(m, "createHogbox", 201, "POST", "/v1/hogboxes", token, "{}", &r);
-    id = xstrdup(resp_str(&r, "id"));
-    resp_release(&r);
-    return id;
-}
-
 /* PUT data to /v1/hogboxes/BOX/files?QUERY as token, checked against the spec. */
 static void put(struct mock *m, const char *box, const char *query, const char *token,
                 const void *data, size_t len, struct resp *r)
@@ -118,7 +95,7 @@ static void expect_problem(const struct resp *r, long status, const char *code)
 static void test_files_round_trip_every_byte_value(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     unsigned char data[256 * 4];
     size_t i;
 
@@ -134,7 +111,7 @@ static void test_files_round_trip_every_byte_value(void **state)
 static void test_files_write_an_empty_file(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     struct resp r;
 
     round_trip(m, box, "path=/root/empty", "/root/empty", "", 0);
@@ -148,7 +125,7 @@ static void test_files_write_an_empty_file(void **state)
 static void test_files_round_trip_64_mib_and_refuse_one_byte_more(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     size_t len = 64 * MIB, i;
     unsigned char *data = xmalloc(len + 1);
     uint32_t x = 2463534242u;
@@ -198,7 +175,7 @@ static void test_files_follow_a_narrower_file_limit(void **state)
     mock_default_config(&cfg);
     cfg.limits_path = path;
     m = mock_start(&cfg);
-    box = box_for(m, "tok_alice");
+    box = mock_new_box(m, "tok_alice");
     memset(data, 'x', sizeof(data));
     round_trip(m, box, "path=/root/f", "/root/f", data, 100);
     data[0] = 'y';
@@ -217,7 +194,7 @@ static void test_files_follow_a_narrower_file_limit(void **state)
 static void test_files_replace_content_and_mode(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     struct resp r;
 
     put(m, box, "path=/root/hello.txt", "tok_alice", "hello\n", 6, &r);
@@ -251,7 +228,7 @@ static void test_files_replace_content_and_mode(void **state)
 static void test_files_refuse_a_malformed_mode(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     static const char *const bad[] = { "mode=0999", "mode=rwx", "mode=12", "mode=07777",
                                        "mode=", NULL };
     char q[128];
@@ -274,7 +251,7 @@ static void test_files_refuse_a_malformed_mode(void **state)
 static void test_files_mkdir_creates_missing_parents(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     struct resp r;
 
     put(m, box, "path=/srv/app/main.py", "tok_alice", "print(\"hi\")\n", 12, &r);
@@ -310,7 +287,7 @@ static void test_files_mkdir_creates_missing_parents(void **state)
 static void test_files_fresh_box_has_the_standard_tree(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     static const char *const dirs[] = { "/tmp", "/root", "/home", "/etc", "/usr", "/usr/bin",
                                         "/var", NULL };
     char q[128], want[128];
@@ -336,7 +313,7 @@ static void test_files_fresh_box_has_the_standard_tree(void **state)
 static void test_files_normalise_paths(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     struct resp r;
 
     round_trip(m, box, "path=/root/./a/../b.txt", "/root/b.txt", "b", 1);
@@ -354,7 +331,7 @@ static void test_files_normalise_paths(void **state)
 static void test_files_traversal_stays_inside_the_box(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     struct resp r;
 
     /* The host's /etc/passwd is never read: the box has none. */
@@ -376,7 +353,7 @@ static void test_files_traversal_stays_inside_the_box(void **state)
 static void test_files_refuse_relative_paths_with_422(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     static const char *const rel[] = { "path=hello.txt", "path=./x", "path=../etc/passwd",
                                        "path=root/x", NULL };
     const cJSON *err;
@@ -400,7 +377,7 @@ static void test_files_refuse_relative_paths_with_422(void **state)
 static void test_files_refuse_directories_and_files_in_the_way(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     const cJSON *err;
     struct resp r;
 
@@ -437,7 +414,7 @@ static void test_files_refuse_directories_and_files_in_the_way(void **state)
 static void test_files_missing_file_is_404(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     struct resp r;
 
     get(m, box, "path=/root/missing.txt", "tok_alice", &r);
@@ -455,7 +432,7 @@ static void test_files_missing_file_is_404(void **state)
 static void test_files_need_a_running_box(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     char target[128];
     struct resp r;
 
@@ -482,7 +459,7 @@ static void test_files_need_a_running_box(void **state)
 static void test_files_of_another_principal_are_404(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     struct resp r;
 
     round_trip(m, box, "path=/root/secret", "/root/secret", "s", 1);
@@ -508,7 +485,7 @@ static void test_files_of_another_principal_are_404(void **state)
 static void test_files_of_a_destroyed_box_are_404(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     char target[128];
     struct resp r;
 
@@ -525,7 +502,7 @@ static void test_files_of_a_destroyed_box_are_404(void **state)
 static void test_files_refuse_other_content_types(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     static const char *const json[] = { "Content-Type: application/json", NULL };
     char target[128];
     struct resp r;
@@ -541,7 +518,7 @@ static void test_files_refuse_other_content_types(void **state)
 static void test_files_follow_the_box_into_snapshots(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     char target[128], body[128], *child;
     unsigned char data[300];
     struct resp r;
@@ -601,7 +578,7 @@ static void *reader(void *arg)
 static void test_files_readers_never_see_half_a_file(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     size_t len = 2 * MIB;
     unsigned char *a = xmalloc(len), *b = xmalloc(len);
     struct race race;
@@ -657,5 +634,5 @@ int main(void)
         cmocka_unit_test(test_files_readers_never_see_half_a_file),
     };
 
-    return cmocka_run_group_tests_name("files", tests, setup, teardown);
+    return cmocka_run_group_tests_name("files", tests, mock_setup, mock_teardown);
 }

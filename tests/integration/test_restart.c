@@ -170,6 +170,18 @@ static cJSON *get_json(struct mock *m, const char *op, const char *target, const
     return j;
 }
 
+/* The principals of the admin state dump (new; cJSON_Delete): every box, file and
+ * snapshot, without the clock. */
+static cJSON *state_principals(struct mock *m)
+{
+    cJSON *dump = get_json(m, "adminState", "/__hogmock/state", NULL);
+    cJSON *p = cJSON_DetachItemFromObject(dump, "principals");
+
+    cJSON_Delete(dump);
+    assert_non_null(p);
+    return p;
+}
+
 static cJSON *get_box(struct mock *m, const char *token, const char *box)
 {
     char target[96];
@@ -342,8 +354,7 @@ static void test_a_restart_keeps_boxes_files_snapshots_and_idempotency_records(v
     before[5] = get_json(m, "listHogboxes", "/v1/hogboxes?limit=100", "tok_alice");
     before[6] = get_json(m, "listHogboxes", "/v1/hogboxes?limit=100", "tok_bob");
     before[7] = get_json(m, "listSnapshots", "/v1/snapshots?limit=100", "tok_alice");
-    before[8] = cJSON_DetachItemFromObject(get_json(m, "adminState", "/__hogmock/state", NULL),
-                                           "principals");
+    before[8] = state_principals(m);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(before[1], "state")), "paused");
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -365,8 +376,7 @@ static void test_a_restart_keeps_boxes_files_snapshots_and_idempotency_records(v
     after[5] = get_json(m, "listHogboxes", "/v1/hogboxes?limit=100", "tok_alice");
     after[6] = get_json(m, "listHogboxes", "/v1/hogboxes?limit=100", "tok_bob");
     after[7] = get_json(m, "listSnapshots", "/v1/snapshots?limit=100", "tok_alice");
-    after[8] = cJSON_DetachItemFromObject(get_json(m, "adminState", "/__hogmock/state", NULL),
-                                          "principals");
+    after[8] = state_principals(m);
     for (i = 0; i < 9; i++)
         assert_same_json(before[i], after[i], what[i]);
     assert_int_equal(list_count(after[5]), 2);

@@ -21,29 +21,6 @@
 #include "harness.h"
 #include "xmalloc.h"
 
-static int setup(void **state)
-{
-    *state = mock_start(NULL);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    mock_stop(*state);
-    return 0;
-}
-
-static char *box_for(struct mock *m, const char *token)
-{
-    struct resp r;
-    char *id;
-
-    mock_expect(m, "createHogbox", 201, "POST", "/v1/hogboxes", token, "{}", &r);
-    id = xstrdup(resp_str(&r, "id"));
-    resp_release(&r);
-    return id;
-}
-
 static long journal_count(struct mock *m)
 {
     struct resp r;
@@ -318,7 +295,7 @@ static char *expand(const char *s, const char *box)
 static void test_server_hostile_requests_get_their_problem_and_change_nothing(void **state)
 {
     struct mock *m = *state;
-    char *box = box_for(m, "tok_alice");
+    char *box = mock_new_box(m, "tok_alice");
     char *before = state_dump(m), *after;
     struct buf big = BUF_INIT, deep = BUF_INIT, longpath = BUF_INIT, longheader = BUF_INIT,
                longkey = BUF_INIT;
@@ -426,7 +403,7 @@ static void test_server_sleeping_exec_does_not_hold_up_other_requests(void **sta
     cfg.virtual_clock = false;
     cfg.threads = 1;
     m = mock_start(&cfg);
-    box = box_for(m, "tok_alice");
+    box = mock_new_box(m, "tok_alice");
     se.m = m;
     se.box = box;
     assert_int_equal(pthread_create(&tid, NULL, run_slow_exec, &se), 0);
@@ -461,5 +438,5 @@ int main(void)
         cmocka_unit_test(test_server_sleeping_exec_does_not_hold_up_other_requests),
     };
 
-    return cmocka_run_group_tests_name("server", tests, setup, teardown);
+    return cmocka_run_group_tests_name("server", tests, mock_setup, mock_teardown);
 }

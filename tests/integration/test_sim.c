@@ -41,18 +41,6 @@ static int group_teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static int setup(void **state)
-{
-    *state = mock_start(NULL);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    mock_stop(*state);
-    return 0;
-}
-
 /* A file in the group's temporary directory holding text; its path is new (free). */
 static char *temp_file(const char *name, const char *text)
 {
@@ -1329,7 +1317,7 @@ static void test_a_bad_limits_file_stops_hogmock_from_starting(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
+#define T(name) cmocka_unit_test_setup_teardown(name, mock_setup, mock_teardown)
         T(test_limits_are_the_documented_defaults),
         T(test_every_operation_needs_a_known_token),
         T(test_create_with_defaults_is_running_with_a_location),
