@@ -8,7 +8,7 @@
  * Shell language: dash's grammar (lists, && ||, pipelines, !, ( ), { }, if, while,
  * until, for, case, functions, here-documents), quoting, parameters with all of POSIX's
  * ${...} forms, $(...) and `...`, $((...)), field splitting on IFS, tildes, redirections
- * of fds 0-9 (<, >, >>, >|, <>, <&, >&, <<, <<-), assignments, set -e -u -x -f, and the
+ * (<, >, >>, >|, <>, <&, >&, <<, <<-; output on fds 0-9), assignments, set -e -u -x -f, the
  * builtins : . break cd command continue echo eval exec exit export false local printf pwd
  * read readonly return set shift test [ trap type umask unset wait. bash adds [[ ]],
  * brace expansion, $'...', ${x:o:l} ${x/p/r} ${x^^} ${x,,}, let, declare, typeset, shopt,
@@ -7615,7 +7615,9 @@ static int prog_dirname(struct proc *p, int argc, char **argv)
     }
     out_init(&o, p->r, p->out);
     for (i = 0; i < g.operands.n; i++) {
-        char *d = xstrdup(g.operands.v[i]), *slash;
+        char *d = xmalloc(strlen(g.operands.v[i]) + 2), *slash;
+
+        strcpy(d, g.operands.v[i]);
 
         strip_slashes(d);
         slash = strrchr(d, '/');

@@ -1010,14 +1010,24 @@ enum rc hogmock_start(const struct hogmock_config *cfg, struct hogmock **out, st
                  (unsigned)hm->port);
     }
     if (hm->cfg.ready_file) {
-        FILE *f = fopen(hm->cfg.ready_file, "w");
+        /* Written aside and renamed, so a watcher never reads half a URL. */
+        struct buf tmp = BUF_INIT;
+        FILE *f;
+        bool ok;
 
-        if (!f || fprintf(f, "%s\n", hm->url) < 0 || fclose(f) != 0) {
+        buf_addf(&tmp, "%s.%ld.tmp", hm->cfg.ready_file, (long)getpid());
+        f = fopen(buf_cstr(&tmp), "w");
+        ok = f && fprintf(f, "%s\n", hm->url) >= 0;
+        ok = (f && fclose(f) == 0) && ok && rename(buf_cstr(&tmp), hm->cfg.ready_file) == 0;
+        if (!ok) {
             buf_addf(err, "cannot write the ready file '%s': %s", hm->cfg.ready_file,
                      strerror(errno));
+            unlink(buf_cstr(&tmp));
+            buf_release(&tmp);
             rc = RC_IO;
             goto fail;
         }
+        buf_release(&tmp);
     }
     *out = hm;
     return RC_OK;

@@ -342,6 +342,8 @@ static void test_concurrent_clients_lose_no_box_and_the_journal_counts_every_req
     }
     if (got != want + k)
         fail_msg("the journal counts %ld requests, %ld were sent", got, want + k);
+    print_message("concurrency: the journal counted all %ld requests at count request %d\n",
+                  want, k + 1);
     assert_int_equal(journal_count(m, ""), want + k + 1);
     assert_int_equal(journal_count(m, "?op=createHogbox&status=201"), THREADS * ROUNDS);
     assert_int_equal(journal_count(m, "?op=destroyHogbox&status=204"), THREADS * ROUNDS);
