@@ -1288,12 +1288,11 @@ static void test_shell_refuses_a_1_mib_argument_like_execve(void **state)
 static void test_shell_runs_a_1_mib_eval_and_refuses_a_bigger_one(void **state)
 {
     /* the text is built inside the box (doubling a word), so no argument is too long:
-     * 2^20 - 8 bytes of a comment and a long word is one script under the 1 MiB bound,
+     * 2^20 - 3 bytes of a comment and a long word is one script under the 1 MiB bound,
      * and one byte more than 1 MiB is refused with the emulator's message */
     const char *ok[] = { "sh", "-c",
                          "x=a; for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19; do "
-                         "x=$x$x; done; y=${x%aaaaaaaa}; eval \"#$y
-: $x; echo ok\"", NULL };
+                         "x=$x$x; done; y=${x%aaaaaaaaaaaaaaaa}; eval \"#$y\n: $x; echo ok\"", NULL };
     const char *big[] = { "sh", "-c",
                           "x=a; for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do "
                           "x=$x$x; done; eval \"#$x\"; echo never", NULL };
