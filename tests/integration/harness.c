@@ -1,5 +1,6 @@
 #include "harness.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
@@ -386,4 +388,34 @@ char *mock_new_box(struct mock *m, const char *token)
     id = xstrdup(resp_str(&r, "id"));
     resp_release(&r);
     return id;
+}
+
+long mock_ms_since(const struct timespec *t0)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (t.tv_sec - t0->tv_sec) * 1000L + (t.tv_nsec - t0->tv_nsec) / 1000000L;
+}
+
+void mock_pause_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+bool mock_binary(char *out, size_t size)
+{
+    char *slash = NULL;
+    ssize_t n = readlink("/proc/self/exe", out, size - 1);
+
+    if (n > 0) {
+        out[n] = '\0';
+        slash = strrchr(out, '/');
+    }
+    if (slash)
+        snprintf(slash, size - (size_t)(slash - out), "/../../bin/hogmock");
+    return slash && access(out, X_OK) == 0;
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -57,6 +58,14 @@ void mock_check(struct mock *m, const char *op_id, const struct resp *r);
 /* Check that r is a problem+json valid against the spec's Problem schema, with the
  * catalogue title of its code, matching status and request id, and code want_code. */
 void mock_check_problem(const struct resp *r, const char *want_code);
+
+/* Milliseconds since t0 (a CLOCK_MONOTONIC reading). */
+long mock_ms_since(const struct timespec *t0);
+/* Sleep ms milliseconds, resuming after signals. */
+void mock_pause_ms(long ms);
+/* The hogmock binary of this build (build[/san]/tests/integration/X ->
+ * build[/san]/bin/hogmock) into out; false when it is not there. */
+bool mock_binary(char *out, size_t size);
 
 /* Create a box with default sizes for token's principal (checked like mock_expect);
  * its id, a new string (caller frees). */

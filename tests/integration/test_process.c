@@ -55,22 +55,6 @@ struct fixture {
 
 /* ---- helpers ---- */
 
-static long ms_since(const struct timespec *t0)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (t.tv_sec - t0->tv_sec) * 1000L + (t.tv_nsec - t0->tv_nsec) / 1000000L;
-}
-
-static void pause_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 /* The whole of a file into out (reset first); false when it cannot be opened. */
 static bool slurp(const char *path, struct buf *out)
 {
@@ -91,18 +75,8 @@ static int setup(void **state)
 {
     struct fixture *fx = xcalloc(1, sizeof(*fx));
     struct buf b = BUF_INIT;
-    char *slash = NULL;
-    ssize_t n;
 
-    /* build[/san]/tests/integration/test_process -> build[/san]/bin/hogmock */
-    n = readlink("/proc/self/exe", fx->exe, sizeof(fx->exe) - 1);
-    if (n > 0) {
-        fx->exe[n] = '\0';
-        slash = strrchr(fx->exe, '/');
-    }
-    if (slash)
-        snprintf(slash, sizeof(fx->exe) - (size_t)(slash - fx->exe), "/../../bin/hogmock");
-    if (!slash || access(fx->exe, X_OK) != 0) {
+    if (!mock_binary(fx->exe, sizeof(fx->exe))) {
         fprintf(stderr, "test_process: no hogmock binary at '%s'\n", fx->exe);
         free(fx);
         return -1;
@@ -192,10 +166,10 @@ static bool proc_wait(struct proc *p, long ms)
 
         if (r == p->pid)
             p->reaped = true;
-        else if (r < 0 || ms_since(&t0) >= ms)
+        else if (r < 0 || mock_ms_since(&t0) >= ms)
             break;
         else
-            pause_ms(2);
+            mock_pause_ms(2);
     }
     return p->reaped;
 }
@@ -235,9 +209,9 @@ static void proc_wait_ready(struct proc *p, char *url, size_t size)
             slurp(p->err, &b);
             fail_msg("hogmock exited (status %d) before it was ready: %s", p->status, buf_cstr(&b));
         }
-        if (ms_since(&t0) > 15000L * SLOW)
+        if (mock_ms_since(&t0) > 15000L * SLOW)
             fail_msg("hogmock wrote no ready file within %d s", 15 * SLOW);
-        pause_ms(5);
+        mock_pause_ms(5);
     }
     snprintf(url, size, "%.*s", (int)strcspn(buf_cstr(&b), "\n"), buf_cstr(&b));
     buf_release(&b);
@@ -250,9 +224,9 @@ static void proc_wait_stdout_line(struct proc *p, struct buf *out)
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
     while (!(slurp(p->out, out) && memchr(out->data, '\n', out->len))) {
-        if (ms_since(&t0) > 5000L * SLOW)
+        if (mock_ms_since(&t0) > 5000L * SLOW)
             fail_msg("hogmock printed no line on stdout within %d s", 5 * SLOW);
-        pause_ms(5);
+        mock_pause_ms(5);
     }
 }
 
@@ -292,7 +266,7 @@ static int stop_with(struct proc *p, int signo, long ms, long *took_ms)
     if (!proc_wait(p, ms))
         return -1;
     if (took_ms)
-        *took_ms = ms_since(&t0);
+        *took_ms = mock_ms_since(&t0);
     return proc_exit_code(p);
 }
 
@@ -544,7 +518,7 @@ static void *send_request(void *arg)
     f->rc = curl_easy_perform(c);
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &f->status);
     if (atomic_load(&f->sent))
-        f->took_ms = ms_since(&f->sent_at);
+        f->took_ms = mock_ms_since(&f->sent_at);
     /* Release the wait below even when the send never completed. */
     atomic_store(&f->sent, 1);
     curl_slist_free_all(h);
@@ -600,31 +574,31 @@ static void test_sigterm_lets_a_request_in_flight_finish_then_exits_0(void **sta
     atomic_init(&f.sent, 0);
     assert_int_equal(pthread_create(&th, NULL, send_request, &f), 0);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    while (!atomic_load(&f.sent) && ms_since(&t0) < 10000L * SLOW)
-        pause_ms(2);
+    while (!atomic_load(&f.sent) && mock_ms_since(&t0) < 10000L * SLOW)
+        mock_pause_ms(2);
     if (!atomic_load(&f.sent)) {
         kill(p->pid, SIGKILL);
         pthread_join(th, NULL);
         fail_msg("the exec request was not sent within %d s", 10 * SLOW);
     }
     /* Not synchronisation: the signal is meant to land while the command sleeps. */
-    pause_ms(200);
+    mock_pause_ms(200);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     assert_int_equal(kill(p->pid, SIGTERM), 0);
     /* Draining: new connections are refused while the request in flight goes on. */
-    while (ms_since(&t0) < 1500) {
+    while (mock_ms_since(&t0) < 1500) {
         if (refuses_connections(port)) {
             refused = true;
-            refused_ms = ms_since(&t0);
+            refused_ms = mock_ms_since(&t0);
             break;
         }
-        pause_ms(5);
+        mock_pause_ms(5);
     }
     pthread_join(th, NULL);
     code = proc_wait(p, 5000L * SLOW) ? proc_exit_code(p) : -1;
     print_message("sigterm: refused new connections after %ld ms; the request in flight "
                   "answered %ld after %ld ms; exit %d %ld ms after the signal\n",
-                  refused_ms, f.status, f.took_ms, code, ms_since(&t0));
+                  refused_ms, f.status, f.took_ms, code, mock_ms_since(&t0));
 
     assert_int_equal(f.rc, CURLE_OK);
     assert_int_equal(f.status, 200);

@@ -46,22 +46,6 @@ struct fixture {
 
 /* ---- helpers ---- */
 
-static long ms_since(const struct timespec *t0)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (t.tv_sec - t0->tv_sec) * 1000L + (t.tv_nsec - t0->tv_nsec) / 1000000L;
-}
-
-static void pause_ms(long ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 static void sha256_hex(const void *data, size_t len, char out[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -76,18 +60,8 @@ static int setup(void **state)
 {
     struct fixture *fx = xcalloc(1, sizeof(*fx));
     struct buf b = BUF_INIT;
-    char *slash = NULL;
-    ssize_t n;
 
-    /* build[/san]/tests/integration/test_restart -> build[/san]/bin/hogmock */
-    n = readlink("/proc/self/exe", fx->exe, sizeof(fx->exe) - 1);
-    if (n > 0) {
-        fx->exe[n] = '\0';
-        slash = strrchr(fx->exe, '/');
-    }
-    if (slash)
-        snprintf(slash, sizeof(fx->exe) - (size_t)(slash - fx->exe), "/../../bin/hogmock");
-    if (!slash || access(fx->exe, X_OK) != 0) {
+    if (!mock_binary(fx->exe, sizeof(fx->exe))) {
         fprintf(stderr, "test_restart: no hogmock binary at '%s'\n", fx->exe);
         free(fx);
         return -1;
@@ -366,10 +340,10 @@ static void test_a_restart_keeps_boxes_files_snapshots_and_idempotency_records(v
 
     clock_gettime(CLOCK_MONOTONIC, &t0);
     mock_stop(m);
-    stop_ms = ms_since(&t0);
+    stop_ms = mock_ms_since(&t0);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     m = mock_start(&cfg);
-    start_ms = ms_since(&t0);
+    start_ms = mock_ms_since(&t0);
     print_message("restart in process: stop %ld ms, start %ld ms\n", stop_ms, start_ms);
 
     /* Everything reads back the same, the paused box included. */
@@ -668,11 +642,11 @@ static pid_t spawn_hogmock(struct fixture *fx, const char *tag, char *url, size_
             fx->pids[slot] = 0;
             fail_msg("hogmock exited (status %d) before it was ready; see %s", st, err);
         }
-        if (ms_since(&t0) > 20000L * SLOW)
+        if (mock_ms_since(&t0) > 20000L * SLOW)
             fail_msg("hogmock was not ready within %d s", 20 * SLOW);
-        pause_ms(2);
+        mock_pause_ms(2);
     }
-    *ready_ms = ms_since(&t0);
+    *ready_ms = mock_ms_since(&t0);
     buf_release(&b);
     return pid;
 }
@@ -787,8 +761,8 @@ static void test_a_kill_during_writes_leaves_a_consistent_database_and_every_ack
      * the wire. */
     clock_gettime(CLOCK_MONOTONIC, &t0);
     while (!(atomic_load(&acked_writes) >= KILL_AFTER && atomic_load(&in_flight) >= 2)
-           && ms_since(&t0) < 60000L * SLOW)
-        pause_ms(1);
+           && mock_ms_since(&t0) < 60000L * SLOW)
+        mock_pause_ms(1);
     acked = atomic_load(&acked_writes);
     kill(pid, SIGKILL);
     atomic_store(&killed, true);
