@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "server.h"
 #include "xmalloc.h"
 
 static long journal_count(struct mock *m)
@@ -413,8 +414,11 @@ static void test_server_sleeping_exec_does_not_hold_up_other_requests(void **sta
     se.m = m;
     se.box = box;
     assert_int_equal(pthread_create(&tid, NULL, run_slow_exec, &se), 0);
-    /* Wait until the exec is in the journal's view of requests in flight: simply retry
-     * /v1/me a few times; each must answer while the sleep is still going. */
+    /* Wait (bounded) until the exec is in flight, then ask for /v1/me a few times: each
+     * must be answered while the command is still sleeping. */
+    for (i = 0; i < 2000 && atomic_load(&m->hm->inflight) == 0; i++)
+        mock_pause_ms(1);
+    assert_int_equal(atomic_load(&m->hm->inflight), 1);
     for (i = 0; i < 5; i++) {
         struct resp r;
 
