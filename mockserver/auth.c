@@ -6,8 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/evp.h>
-
+#include "digest.h"
 #include "log.h"
 #include "req.h"
 #include "server.h"
@@ -15,7 +14,7 @@
 #include "xmalloc.h"
 #include "yamljson.h"
 
-#define SHA256_LEN 32
+#define SHA256_LEN DIGEST_SHA256_LEN
 #define TOKEN_PREFIX "tok_"
 #define TOKEN_MAX_BODY 200
 #define PRINCIPAL_MAX 128
@@ -54,26 +53,6 @@ struct auth {
 
 /* ---- hashing ---------------------------------------------------------------------- */
 
-static EVP_MD *sha256_md;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void sha256_fetch(void)
-{
-    /* Fetched once: an implicit fetch on every digest costs a lookup under a global lock. */
-    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-static void sha256(const void *data, size_t len, unsigned char out[SHA256_LEN])
-{
-    unsigned int n = 0;
-
-    pthread_once(&sha256_once, sha256_fetch);
-    if (!sha256_md || !EVP_Digest(data, len, out, &n, sha256_md, NULL) || n != SHA256_LEN) {
-        log_error("auth: SHA-256 is not available from libcrypto");
-        abort();
-    }
-}
-
 static void fingerprint_of_hash(const unsigned char hash[SHA256_LEN],
                                 char out[AUTH_FINGERPRINT_SIZE])
 {
@@ -92,7 +71,7 @@ void auth_fingerprint(const char *secret, size_t len, char out[AUTH_FINGERPRINT_
 {
     unsigned char hash[SHA256_LEN];
 
-    sha256(secret, len, hash);
+    digest_sha256(secret, len, hash);
     fingerprint_of_hash(hash, out);
 }
 
@@ -403,7 +382,7 @@ enum rc auth_add_token(struct auth *a, const char *token, const char *principal_
 
     if ((rc = check_entry(token, principal_id, display_name, err)) != RC_OK)
         return rc;
-    sha256(token, strlen(token), hash);
+    digest_sha256(token, strlen(token), hash);
     pthread_rwlock_wrlock(&a->lock);
     store_lock(a->store);
     rc = store_put(a, sql_add, hash, principal_id, display_name);
@@ -427,7 +406,7 @@ enum rc auth_revoke(struct auth *a, const char *token_or_fingerprint)
     if (!by_fp && !auth_token_well_formed(t))
         return RC_NOT_FOUND;
     if (!by_fp)
-        sha256(t, strlen(t), hash);
+        digest_sha256(t, strlen(t), hash);
     pthread_rwlock_wrlock(&a->lock);
     db = store_lock(a->store);
     st = store_stmt(a->store, by_fp ? sql_revoke_fp : sql_revoke_hash);
@@ -544,7 +523,7 @@ enum rc auth_load_tokens(struct auth *a, const char *path, struct buf *err)
         buf_reset(&why);
         rc = read_entry(node, token, list, &entries[n], &why);
         if (entries[n].token)
-            sha256(entries[n].token, strlen(entries[n].token), hashes[n]);
+            digest_sha256(entries[n].token, strlen(entries[n].token), hashes[n]);
         for (j = 0; rc == RC_OK && j < n; j++) {
             if (memcmp(hashes[j], hashes[n], SHA256_LEN) == 0) {
                 buf_addf(&why, "the same token as entry %zu", j + 1);
@@ -855,7 +834,7 @@ enum rc auth_resolve(struct auth *a, const char *authorization, struct principal
             buf_addstr(why, "the credential is malformed: API tokens start with \"tok_\"");
         return RC_DENIED;
     }
-    sha256(tok, tlen, hash);
+    digest_sha256(tok, tlen, hash);
 
     pthread_rwlock_rdlock(&a->lock);
     hit = cache_find(a, hash);

@@ -7,9 +7,9 @@
 #include <strings.h>
 
 #include <cjson/cJSON.h>
-#include <openssl/evp.h>
 #include <sqlite3.h>
 
+#include "digest.h"
 #include "auth.h"
 #include "log.h"
 #include "problem.h"
@@ -263,24 +263,6 @@ enum rc files_stat(struct store *s, const char *box_id, const char *path, bool *
 
 /* ---- handlers -------------------------------------------------------------------- */
 
-static void sha256_hex(const void *data, size_t len, char out[65])
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0, i;
-
-    if (!EVP_Digest(data ? data : "", len, md, &mdlen, EVP_sha256(), NULL) || mdlen != 32) {
-        /* libcrypto cannot fail here short of running out of memory, which is fatal. */
-        log_error("files: SHA-256 failed");
-        abort();
-    }
-    for (i = 0; i < mdlen; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
-}
-
 /* The spec's RelativeFilePath answer: 422 validation_failed naming the path parameter. */
 static void relative_path(struct req *r, const char *path)
 {
@@ -497,7 +479,7 @@ static void write_file(struct req *r)
         goto out;
     }
     /* Hash outside the lock: 64 MiB takes a while, and nobody needs to wait for it. */
-    sha256_hex(r->body, r->body_len, sha);
+    digest_sha256_hex(r->body, r->body_len, sha);
 
     /* One transaction: parents, the conflict checks and the content land together or
      * not at all, and a reader (who takes the same lock) sees the old file or the new. */

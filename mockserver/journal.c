@@ -10,8 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
+#include "digest.h"
 #include "auth.h"
 #include "buf.h"
 #include "log.h"
@@ -44,32 +43,6 @@ struct journal {
 };
 
 /* ---- digests ---------------------------------------------------------------------- */
-
-static EVP_MD *sha256_md;
-static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
-
-static void sha256_fetch(void)
-{
-    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
-}
-
-static void sha256_hex(const void *data, size_t len, char out[65])
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char md[32];
-    unsigned int n = 0, i;
-
-    pthread_once(&sha256_once, sha256_fetch);
-    if (!sha256_md || !EVP_Digest(data, len, md, &n, sha256_md, NULL) || n != 32) {
-        log_error("journal: SHA-256 is not available from libcrypto");
-        abort();
-    }
-    for (i = 0; i < 32; i++) {
-        out[2 * i] = hex[md[i] >> 4];
-        out[2 * i + 1] = hex[md[i] & 15];
-    }
-    out[64] = '\0';
-}
 
 /* ---- redaction -------------------------------------------------------------------- */
 
@@ -454,7 +427,7 @@ static void render_body(struct buf *b, const struct journal_input *in)
         buf_addstr(b, "null");
         return;
     }
-    sha256_hex(in->body, in->body_len, hex);
+    digest_sha256_hex(in->body, in->body_len, hex);
     buf_addf(b, "{\"size\":%zu,\"sha256\":\"%s\",\"content_type\":", in->body_len, hex);
     json_str(b, in->content_type);
     if (in->body_len <= JSON_BODY_KEEP && json_media(in->content_type)) {

@@ -6,8 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
+#include "digest.h"
 #include "auth.h"
 #include "base64.h"
 #include "files.h"
@@ -270,17 +269,6 @@ static int64_t now_ms(const struct hogmock *hm)
     return (int64_t)vclock_now_ms(hm->clock);
 }
 
-static void sha256_hex(const void *data, size_t len, char out[65])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0, i;
-
-    EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-    for (i = 0; i < 32 && i < mdlen; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-    out[64] = '\0';
-}
-
 static int cmp_keys(const void *a, const void *b)
 {
     const cJSON *x = *(const cJSON *const *)a, *y = *(const cJSON *const *)b;
@@ -338,7 +326,7 @@ static void request_fingerprint(const struct req *r, char out[65])
     } else if (r->body) {
         buf_add(&b, r->body, r->body_len);
     }
-    sha256_hex(b.data ? b.data : "", b.len, out);
+    digest_sha256_hex(b.data ? b.data : "", b.len, out);
     buf_release(&b);
 }
 
@@ -627,7 +615,7 @@ static void digest16(const char *text, char out[17])
 {
     char hex[65];
 
-    sha256_hex(text, strlen(text), hex);
+    digest_sha256_hex(text, strlen(text), hex);
     memcpy(out, hex, 16);
     out[16] = '\0';
 }
