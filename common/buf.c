@@ -171,3 +171,76 @@ bool mem_equal_ct(const void *a, size_t alen, const void *b, size_t blen)
         diff |= x[i] ^ (blen ? y[i % blen] : 0);
     return diff == 0;
 }
+
+/* The length of a valid UTF-8 sequence at s (at most n bytes), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len, i;
+    unsigned cp;
+
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2, cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, cp = c & 0x07;
+    else
+        return 0;
+    if (n < len)
+        return 0;
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
+        || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+void buf_add_json_str(struct buf *b, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+
+    buf_grow(b, len + 2);
+    buf_addch(b, '"');
+    while (i < len) {
+        unsigned char c = p[i];
+        size_t n, run;
+
+        /* Plain ASCII goes in runs. */
+        for (run = i; run < len && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"'
+                      && p[run] != '\\'; run++)
+            ;
+        if (run > i) {
+            buf_add(b, p + i, run - i);
+            i = run;
+            continue;
+        }
+        if (c == '"' || c == '\\') {
+            buf_addch(b, '\\');
+            buf_addch(b, (char)c);
+            i++;
+        } else if (c < 0x20) {
+            switch (c) {
+            case '\n': buf_addstr(b, "\\n"); break;
+            case '\r': buf_addstr(b, "\\r"); break;
+            case '\t': buf_addstr(b, "\\t"); break;
+            default: buf_addf(b, "\\u%04x", c); break;
+            }
+            i++;
+        } else if ((n = utf8_len(p + i, len - i)) != 0) {
+            buf_add(b, p + i, n);
+            i += n;
+        } else {
+            buf_addstr(b, "\xef\xbf\xbd");
+            i++;
+        }
+    }
+    buf_addch(b, '"');
+}

@@ -42,6 +42,9 @@ bool buf_add_pct_decoded(struct buf *b, const char *s, size_t len, bool plus_is_
 /* The value of a hex digit, or -1. */
 int hex_digit_value(char c);
 
+/* Append len bytes of s (may hold NUL) as a JSON string, quotes included: escaped, each
+ * invalid UTF-8 byte replaced by U+FFFD. */
+void buf_add_json_str(struct buf *b, const char *s, size_t len);
 bool str_startswith(const char *s, const char *prefix);
 bool str_endswith(const char *s, const char *suffix);
 /* Compare two byte strings in time that depends only on their lengths. */

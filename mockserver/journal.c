@@ -258,80 +258,6 @@ static void redact_json(cJSON *node, bool secret_member)
 
 /* ---- rendering -------------------------------------------------------------------- */
 
-/* The length of a valid UTF-8 sequence at s (at most n bytes), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len, i;
-    unsigned cp;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2, cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, cp = c & 0x07;
-    else
-        return 0;
-    if (n < len)
-        return 0;
-    for (i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff)))
-        || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return len;
-}
-
-/* A JSON string of len bytes of s: escaped, invalid UTF-8 replaced by U+FFFD. */
-static void json_strn(struct buf *b, const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-
-    buf_grow(b, len + 2);
-    buf_addch(b, '"');
-    while (i < len) {
-        unsigned char c = p[i];
-        size_t n, run;
-
-        /* Plain ASCII goes in runs. */
-        for (run = i; run < len && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"'
-                      && p[run] != '\\'; run++)
-            ;
-        if (run > i) {
-            buf_add(b, p + i, run - i);
-            i = run;
-            continue;
-        }
-        if (c == '"' || c == '\\') {
-            buf_addch(b, '\\');
-            buf_addch(b, (char)c);
-            i++;
-        } else if (c < 0x20) {
-            switch (c) {
-            case '\n': buf_addstr(b, "\\n"); break;
-            case '\r': buf_addstr(b, "\\r"); break;
-            case '\t': buf_addstr(b, "\\t"); break;
-            default: buf_addf(b, "\\u%04x", c); break;
-            }
-            i++;
-        } else if ((n = utf8_len(p + i, len - i)) != 0) {
-            buf_add(b, p + i, n);
-            i += n;
-        } else {
-            buf_addstr(b, "\xef\xbf\xbd");
-            i++;
-        }
-    }
-    buf_addch(b, '"');
-}
-
 /* Decimal digits of v, without printf (this is on every request's path). */
 static void add_u64(struct buf *b, uint64_t v)
 {
@@ -348,7 +274,7 @@ static void add_u64(struct buf *b, uint64_t v)
 static void json_str(struct buf *b, const char *s)
 {
     if (s)
-        json_strn(b, s, strlen(s));
+        buf_add_json_str(b, s, strlen(s));
     else
         buf_addstr(b, "null");
 }
@@ -396,7 +322,7 @@ static void render_headers(struct buf *b, const char *const *h)
             buf_addch(b, ',');
         json_str(b, list[i].name);
         buf_addch(b, ':');
-        json_strn(b, list[i].value.data ? list[i].value.data : "", list[i].value.len);
+        buf_add_json_str(b, list[i].value.data ? list[i].value.data : "", list[i].value.len);
         free(list[i].name);
         buf_release(&list[i].value);
     }
@@ -492,6 +418,8 @@ static void render(struct buf *b, const struct journal_input *in, const char *pa
     json_str(b, in->fault);
     json_key(b, "note");
     json_str(b, in->note);
+    json_key(b, "stream");
+    buf_addstr(b, "null");
     buf_addch(b, '}');
 }
 
@@ -616,6 +544,90 @@ void journal_clear(struct journal *j)
     for (i = 0; i < count; i++)
         free(ring[(head + i) % max].blob);
     free(ring);
+}
+
+/* The entry seq, or NULL once it left the ring; under the lock. Seqs in the ring are
+ * consecutive from the oldest. */
+static struct entry *find_seq(struct journal *j, uint64_t seq)
+{
+    uint64_t first;
+
+    if (!j->count)
+        return NULL;
+    first = j->ring[j->head].seq;
+    if (seq < first || seq - first >= j->count)
+        return NULL;
+    return &j->ring[(j->head + (size_t)(seq - first)) % j->max];
+}
+
+bool journal_update(struct journal *j, uint64_t seq, const cJSON *members)
+{
+    struct buf text = BUF_INIT;
+    const cJSON *m;
+    struct entry *e;
+    cJSON *doc;
+    char *rest, *blob, *at, *old;
+    size_t lens[5], total, i, rest_len;
+    const char *fixed[5];
+
+    /* Take the text out, change it unlocked, put it back if the entry is still there. */
+    pthread_mutex_lock(&j->lock);
+    e = find_seq(j, seq);
+    if (e) {
+        buf_addch(&text, '{');
+        buf_add(&text, e->rest + 1, e->rest_len - 1);   /* rest starts with ',' */
+    }
+    pthread_mutex_unlock(&j->lock);
+    if (!e)
+        return false;
+    doc = cJSON_Parse(buf_cstr(&text));
+    buf_release(&text);
+    if (!doc)
+        return false;
+    cJSON_ArrayForEach(m, members) {
+        cJSON *copy = cJSON_Duplicate(m, 1);
+
+        if (cJSON_GetObjectItemCaseSensitive(doc, m->string))
+            cJSON_ReplaceItemInObjectCaseSensitive(doc, m->string, copy);
+        else
+            cJSON_AddItemToObject(doc, m->string, copy);
+    }
+    rest = cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    if (!rest)
+        return false;
+    rest[0] = ',';
+    rest_len = strlen(rest);
+
+    pthread_mutex_lock(&j->lock);
+    e = find_seq(j, seq);
+    if (!e) {
+        pthread_mutex_unlock(&j->lock);
+        cJSON_free(rest);
+        return false;
+    }
+    fixed[0] = e->op;
+    fixed[1] = e->principal;
+    fixed[2] = e->method;
+    fixed[3] = e->path;
+    fixed[4] = e->request_id;
+    for (total = rest_len + 1, i = 0; i < 5; i++)
+        total += (lens[i] = strlen(fixed[i])) + 1;
+    blob = xmalloc(total);
+    at = blob;
+    e->op = put(&at, fixed[0], lens[0]);
+    e->principal = put(&at, fixed[1], lens[1]);
+    e->method = put(&at, fixed[2], lens[2]);
+    e->path = put(&at, fixed[3], lens[3]);
+    e->request_id = put(&at, fixed[4], lens[4]);
+    e->rest = put(&at, rest, rest_len);
+    e->rest_len = rest_len;
+    old = e->blob;
+    e->blob = blob;
+    pthread_mutex_unlock(&j->lock);
+    free(old);
+    cJSON_free(rest);
+    return true;
 }
 
 /* ---- queries ---------------------------------------------------------------------- */

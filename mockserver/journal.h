@@ -3,6 +3,7 @@
 #ifndef HOG_JOURNAL_H
 #define HOG_JOURNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,6 +35,9 @@ struct journal *journal_new(size_t max);
 void journal_free(struct journal *j);
 /* Record one request (copied, redacted); returns its seq. Thread-safe, never blocks on I/O. */
 uint64_t journal_append(struct journal *j, const struct journal_input *in);
+/* Set (or replace) each member of the object members in entry seq, after the fact: a
+ * stream's outcome, known only when it ends. False when seq has left the ring. */
+bool journal_update(struct journal *j, uint64_t seq, const cJSON *members);
 /* Forget everything (seq keeps counting). */
 void journal_clear(struct journal *j);
 
@@ -44,7 +48,8 @@ void journal_clear(struct journal *j);
  * gets how many match without the limit. An entry is
  * {seq, time, time_ms, request_id, method, path, query, op, principal_id, auth_path,
  *  headers: {lowercase name: value}, body: null | {size, sha256, content_type, json?},
- *  status, response_bytes, duration_ms, fault, note}, with credentials (credential headers,
+ *  status, response_bytes, duration_ms, fault, note, stream (null, or what a streamed
+ *  answer sent: see journal_update)}, with credentials (credential headers,
  * tok_... and JWTs anywhere in path, query, headers and JSON body) replaced by fingerprints. */
 cJSON *journal_query(struct journal *j, const cJSON *filter, size_t *total);
 /* How many entries match filter (its limit ignored). */
