@@ -208,7 +208,8 @@ static int run_sleep(struct run *run, uint64_t ms)
             done = mono_ms() - start;
             if (done > step)
                 done = step;
-            if (done < step && sink->tick && sink->tick(sink->ctx, run->elapsed_ms + done)) {
+            if (done < step && (atomic_load(&run->job->hm->drain_over)
+                                || (sink->tick && sink->tick(sink->ctx, run->elapsed_ms + done)))) {
                 run->elapsed_ms += done;
                 run->stopped = true;
                 return 1;
@@ -490,45 +491,6 @@ static int collect_output(void *ctx, int fd, const char *data, size_t len)
     return 0;
 }
 
-/* Append s as a JSON string (quotes included); s is valid UTF-8 and may hold NUL, which
- * is why this does not go through cJSON (whose strings end at the first NUL). */
-static void json_string(struct buf *out, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t i, run = 0;
-
-    buf_grow(out, len + 2);
-    buf_addch(out, '"');
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        const char *esc = NULL;
-        char u[7];
-
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        switch (c) {
-        case '"': esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        case '\b': esc = "\\b"; break;
-        case '\f': esc = "\\f"; break;
-        default:
-            memcpy(u, "\\u00", 4);
-            u[4] = hex[c >> 4];
-            u[5] = hex[c & 15];
-            u[6] = '\0';
-            esc = u;
-        }
-        buf_add(out, s + run, i - run);
-        buf_addstr(out, esc);
-        run = i + 1;
-    }
-    buf_add(out, s + run, len - run);
-    buf_addch(out, '"');
-}
-
 static void exec_hogbox(struct req *r)
 {
     struct exec_job job;
@@ -555,9 +517,9 @@ static void exec_hogbox(struct req *r)
             exec_utf8_feed(&c.utf8[i], NULL, 0, true, &c.text[i]);
     }
     buf_addf(&out, "{\"exit_code\":%d,\"stdout\":", res.exit_code);
-    json_string(&out, c.text[0].data, c.text[0].len);
+    buf_add_json_str(&out, c.text[0].data, c.text[0].len);
     buf_addstr(&out, ",\"stderr\":");
-    json_string(&out, c.text[1].data, c.text[1].len);
+    buf_add_json_str(&out, c.text[1].data, c.text[1].len);
     buf_addf(&out, ",\"stdout_truncated\":%s,\"stderr_truncated\":%s,\"timed_out\":%s,"
              "\"duration_ms\":%llu}", trunc[0] ? "true" : "false", trunc[1] ? "true" : "false",
              res.timed_out ? "true" : "false", (unsigned long long)res.duration_ms);

@@ -40,6 +40,7 @@ struct hogmock_config {
     bool virtual_clock;         /* time moves only through the admin clock API */
     size_t journal_max;         /* 0: 100000 entries */
     size_t json_body_max;       /* 0: 1 MiB */
+    uint64_t sse_keepalive_ms;  /* 0: 15000; a silent exec stream gets ": keepalive" this often */
 };
 
 struct hogmock;

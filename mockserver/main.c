@@ -51,6 +51,8 @@ static const char usage[] =
     "    --snapshot-ms N      snapshots keep a box 'snapshotting' for N ms (default 0)\n"
     "    --threads N          request threads (default: one per core)\n"
     "    --journal-max N      requests kept in the journal (default 100000)\n"
+    "    --sse-keepalive-ms N a silent exec stream gets a ': keepalive' comment every N ms\n"
+    "                         of the command's silence (default 15000, at least 10)\n"
     "    --log-level LEVEL    error, warn, info (default), debug or trace\n"
     "    -h, --help           show this text\n"
     "\n"
@@ -160,6 +162,13 @@ int main(int argc, char **argv)
             if (n == 0)
                 return bad_usage("%s must be at least 1", opt);
             cfg.journal_max = (size_t)n;
+        } else if (strcmp(opt, "--sse-keepalive-ms") == 0) {
+            TAKE();
+            if (parse_count(opt, val, 86400000ull, &n))
+                return 2;
+            if (n < 10)
+                return bad_usage("%s must be at least 10", opt);
+            cfg.sse_keepalive_ms = n;
         } else if (strcmp(opt, "--log-level") == 0) {
             TAKE();
             if (log_level_parse(val, &level) != RC_OK)

@@ -48,6 +48,10 @@ struct req {
 
 /* A request header (case-insensitive name), borrowed for the request; NULL when absent. */
 const char *req_header(const struct req *r, const char *name);
+/* Call fn for every request header in the order received (names as sent); fn returns 0
+ * to go on. */
+void req_each_header(const struct req *r, int (*fn)(void *ctx, const char *name,
+                                                    const char *value), void *ctx);
 /* A typed path or query parameter's string value, borrowed; NULL when absent or not a string. */
 const char *req_path_str(const struct req *r, const char *name);
 const char *req_query_str(const struct req *r, const char *name);
@@ -68,6 +72,48 @@ void req_problem(struct req *r, int status, const char *code, const char *fmt, .
     __attribute__((format(printf, 4, 5)));
 /* Answer with a problem the caller built (taken over); request_id is added. */
 void req_problem_json(struct req *r, cJSON *problem);
+/* ---- streamed answers --------------------------------------------------------------
+ * A body produced while it is sent (Server-Sent Events): the server pulls it through
+ * read and sends it chunked as it comes; whoever produces it (usually a thread of its
+ * own) calls req_waker_wake when read has something new. */
+
+enum req_stream_end {
+    REQ_STREAM_COMPLETE,        /* read returned REQ_READ_END and every byte went out */
+    REQ_STREAM_CLIENT_GONE,     /* the client closed the connection or stopped reading */
+    REQ_STREAM_STOPPED,         /* hogmock is stopping */
+};
+
+#define REQ_READ_END (-1L)
+
+struct req_stream_ops {
+    /* Copy at most max bytes of the body into buf: the count copied, 0 when there is
+     * nothing yet (the connection is parked until req_waker_wake, holding no thread),
+     * or REQ_READ_END once the body is complete. Runs on a server thread. */
+    long (*read)(void *ctx, char *buf, size_t max);
+    /* The server is done with the body (read is never called again): how it ended and
+     * how many bytes went out. Returns what the journal records of the stream, a new
+     * object (taken over), or NULL. */
+    cJSON *(*done)(void *ctx, enum req_stream_end end, uint64_t bytes);
+};
+
+/* The producer's handle on a streamed answer; reference counted. */
+struct req_waker;
+
+/* Answer with status and a streamed body of content_type (ops and ctx are used until
+ * ops->done has returned). *waker gets a reference for the producer (release it with
+ * req_waker_release). Headers set with req_set_header are sent. */
+void req_stream(struct req *r, int status, const char *content_type,
+                const struct req_stream_ops *ops, void *ctx, struct req_waker **waker);
+/* There is something new to read: a parked connection is woken. Never call it holding a
+ * lock that ops->read takes. Thread-safe; a no-op once the stream is over. */
+void req_waker_wake(struct req_waker *w);
+/* True once the client is known to be gone or hogmock is stopping (then read will not be
+ * called again, or only to be told to stop): checks a parked connection's socket for a
+ * hang-up, so a silent stream notices a client that left. Same locking rule as wake. */
+bool req_waker_gone(struct req_waker *w);
+/* Drop the producer's reference; NULL is a no-op. */
+void req_waker_release(struct req_waker *w);
+
 /* True once the request has its answer. */
 bool req_answered(const struct req *r);
 

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,6 +37,9 @@
 #define DISCARD_MAX (64u << 20)
 /* How long hogmock_stop waits for requests in flight. */
 #define DRAIN_MS 5000
+/* How long, after that, commands and waits get to notice they must end. */
+#define CUT_MS 2000
+#define DEFAULT_SSE_KEEPALIVE_MS 15000
 
 /* A response header, kept until the response is built. */
 struct header {
@@ -65,6 +69,11 @@ struct exchange {
     uint64_t discarded;         /* bytes read past the limit and dropped */
     struct buf body;
     struct principal *principal;
+    uint64_t journal_seq;       /* 0 until journaled */
+    /* a streamed answer: ops and its waker */
+    const struct req_stream_ops *stream_ops;
+    void *stream_ctx;
+    struct req_waker *waker;
     /* the answer */
     bool answered, queued;
     int status;
@@ -103,6 +112,28 @@ static struct exchange *ex_of(const struct req *r)
 const char *req_header(const struct req *r, const char *name)
 {
     return MHD_lookup_connection_value(ex_of(r)->conn, MHD_HEADER_KIND, name);
+}
+
+struct header_walk {
+    int (*fn)(void *ctx, const char *name, const char *value);
+    void *ctx;
+};
+
+static enum MHD_Result walk_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    struct header_walk *w = cls;
+
+    (void)kind;
+    return w->fn(w->ctx, key, value ? value : "") == 0 ? MHD_YES : MHD_NO;
+}
+
+void req_each_header(const struct req *r, int (*fn)(void *ctx, const char *name,
+                                                    const char *value), void *ctx)
+{
+    struct header_walk w = { fn, ctx };
+
+    MHD_get_connection_values(ex_of(r)->conn, MHD_HEADER_KIND, walk_header, &w);
 }
 
 static const cJSON *param(const cJSON *obj, const char *name)
@@ -213,6 +244,206 @@ void req_problem(struct req *r, int status, const char *code, const char *fmt, .
     }
     req_problem_json(r, problem_new(status, code, "%s", buf_cstr(&detail)));
     buf_release(&detail);
+}
+
+/* ---- streamed answers ------------------------------------------------------------- */
+
+struct req_waker {
+    pthread_mutex_t lock;
+    int refs;                   /* the exchange, the MHD response, the producer */
+    struct hogmock *hm;
+    struct MHD_Connection *conn;
+    const struct req_stream_ops *ops;
+    void *ctx;
+    bool parked;                /* the connection is suspended, waiting for a wake */
+    bool closed;                /* the request is over: nothing may touch conn */
+    bool peer_gone;             /* a parked connection's client hung up */
+    bool ended;                 /* read returned REQ_READ_END */
+    uint64_t bytes;
+    struct req_waker *prev, *next;
+};
+
+static void waker_unref(struct req_waker *w)
+{
+    struct hogmock *hm = w->hm;
+    int left;
+
+    pthread_mutex_lock(&w->lock);
+    left = --w->refs;
+    pthread_mutex_unlock(&w->lock);
+    if (left)
+        return;
+    pthread_mutex_lock(&hm->streams_lock);
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        hm->streams = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    pthread_mutex_unlock(&hm->streams_lock);
+    pthread_mutex_destroy(&w->lock);
+    free(w);
+}
+
+/* Wake a parked connection; under w->lock. */
+static void waker_unpark(struct req_waker *w)
+{
+    if (w->parked && !w->closed) {
+        w->parked = false;
+        MHD_resume_connection(w->conn);
+    }
+}
+
+void req_stream(struct req *r, int status, const char *content_type,
+                const struct req_stream_ops *ops, void *ctx, struct req_waker **waker)
+{
+    struct exchange *ex = ex_of(r);
+    struct hogmock *hm = r->hm;
+    struct req_waker *w = xcalloc(1, sizeof(*w));
+
+    pthread_mutex_init(&w->lock, NULL);
+    w->refs = 2;
+    w->hm = hm;
+    w->conn = ex->conn;
+    w->ops = ops;
+    w->ctx = ctx;
+    pthread_mutex_lock(&hm->streams_lock);
+    w->next = hm->streams;
+    if (w->next)
+        w->next->prev = w;
+    hm->streams = w;
+    pthread_mutex_unlock(&hm->streams_lock);
+    ex->stream_ops = ops;
+    ex->stream_ctx = ctx;
+    ex->waker = w;
+    *waker = w;
+    answer(ex, status, content_type, NULL, 0);
+}
+
+void req_waker_wake(struct req_waker *w)
+{
+    pthread_mutex_lock(&w->lock);
+    waker_unpark(w);
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* Has the client of a parked connection hung up? A suspended connection is not polled
+ * by MHD, so a silent stream looks: readable with nothing to read is the end of file. */
+static bool peer_hung_up(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct pollfd pfd;
+    char c;
+    ssize_t n;
+
+    if (!info)
+        return false;
+    pfd.fd = info->connect_fd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if (poll(&pfd, 1, 0) <= 0)
+        return false;
+    if (pfd.revents & (POLLERR | POLLNVAL))
+        return true;
+    n = recv(pfd.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    /* Bytes to read are a pipelined request, not a hang-up. */
+    return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+bool req_waker_gone(struct req_waker *w)
+{
+    bool gone;
+
+    pthread_mutex_lock(&w->lock);
+    if (!w->closed && !w->peer_gone && w->parked && peer_hung_up(w->conn))
+        w->peer_gone = true;
+    gone = w->closed || w->peer_gone || atomic_load(&w->hm->stopping);
+    if (gone)
+        waker_unpark(w);    /* so MHD sees the end and cleans up */
+    pthread_mutex_unlock(&w->lock);
+    return gone;
+}
+
+void req_waker_release(struct req_waker *w)
+{
+    if (w)
+        waker_unref(w);
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct req_waker *w = cls;
+    ssize_t ret;
+    long n;
+
+    (void)pos;
+    pthread_mutex_lock(&w->lock);
+    if (w->closed || w->peer_gone || atomic_load(&w->hm->stopping)) {
+        pthread_mutex_unlock(&w->lock);
+        return MHD_CONTENT_READER_END_WITH_ERROR;
+    }
+    n = w->ops->read(w->ctx, buf, max);
+    if (n > 0) {
+        w->bytes += (uint64_t)n;
+        ret = (ssize_t)n;
+    } else if (n == REQ_READ_END) {
+        w->ended = true;
+        ret = MHD_CONTENT_READER_END_OF_STREAM;
+    } else {
+        /* Nothing yet: park the connection (no thread waits on it) until a wake. */
+        w->parked = true;
+        MHD_suspend_connection(w->conn);
+        ret = 0;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return ret;
+}
+
+static void stream_response_free(void *cls)
+{
+    waker_unref(cls);
+}
+
+static void journal_stream_end(struct hogmock *hm, struct exchange *ex,
+                               enum MHD_RequestTerminationCode toe)
+{
+    struct req_waker *w = ex->waker;
+    enum req_stream_end end;
+    struct timespec now;
+    uint64_t bytes, us;
+    cJSON *members, *info;
+    bool ended;
+
+    pthread_mutex_lock(&w->lock);
+    w->closed = true;
+    w->parked = false;
+    ended = w->ended;
+    bytes = w->bytes;
+    pthread_mutex_unlock(&w->lock);
+    end = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && ended ? REQ_STREAM_COMPLETE
+        : atomic_load(&hm->stopping) ? REQ_STREAM_STOPPED : REQ_STREAM_CLIENT_GONE;
+    info = ex->stream_ops->done(ex->stream_ctx, end, bytes);
+    if (ex->journal_seq) {
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        us = (uint64_t)(now.tv_sec - ex->start.tv_sec) * 1000000u
+             + (uint64_t)((now.tv_nsec - ex->start.tv_nsec) / 1000);
+        members = cJSON_CreateObject();
+        cJSON_AddNumberToObject(members, "response_bytes", (double)bytes);
+        cJSON_AddNumberToObject(members, "duration_ms", (double)(us / 1000) + (double)(us % 1000) / 1000.0);
+        if (end == REQ_STREAM_CLIENT_GONE)
+            cJSON_AddStringToObject(members, "note", "the client went away before the stream ended");
+        else if (end == REQ_STREAM_STOPPED)
+            cJSON_AddStringToObject(members, "note", "hogmock stopped during the stream");
+        if (info)
+            cJSON_AddItemToObject(members, "stream", info);
+        journal_update(hm->journal, ex->journal_seq, members);
+        cJSON_Delete(members);
+    } else {
+        cJSON_Delete(info);
+    }
+    ex->waker = NULL;
+    waker_unref(w);
 }
 
 /* ---- the pipeline ----------------------------------------------------------------- */
@@ -532,10 +763,12 @@ static void run_handler(struct exchange *ex, handler_fn *fn)
 static void *worker_main(void *arg)
 {
     struct exchange *ex = arg;
+    struct hogmock *hm = ex->r.hm;
 
     run_handler(ex, ex->worker_fn);
     atomic_store(&ex->worker_done, true);
-    MHD_resume_connection(ex->conn);
+    MHD_resume_connection(ex->conn);   /* ex may be gone after this */
+    atomic_fetch_sub(&hm->threads, 1);
     return NULL;
 }
 
@@ -574,10 +807,12 @@ static bool on_complete(struct hogmock *hm, struct exchange *ex)
         MHD_suspend_connection(ex->conn);
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        atomic_fetch_add(&hm->threads, 1);
         if (pthread_create(&tid, &attr, worker_main, ex) == 0) {
             pthread_attr_destroy(&attr);
             return false;
         }
+        atomic_fetch_sub(&hm->threads, 1);
         pthread_attr_destroy(&attr);
         ex->worker = false;
         MHD_resume_connection(ex->conn);
@@ -595,10 +830,20 @@ static enum MHD_Result queue(struct exchange *ex)
     size_t i;
 
     journal_exchange(ex->r.hm, ex, NULL);
-    resp = MHD_create_response_from_buffer(ex->resp_len, ex->resp_body, MHD_RESPMEM_MUST_FREE);
-    if (!resp)
-        return MHD_NO;
-    ex->resp_body = NULL;   /* MHD owns it now */
+    if (ex->waker) {
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read,
+                                                 ex->waker, stream_response_free);
+        if (!resp)
+            return MHD_NO;
+        pthread_mutex_lock(&ex->waker->lock);
+        ex->waker->refs++;
+        pthread_mutex_unlock(&ex->waker->lock);
+    } else {
+        resp = MHD_create_response_from_buffer(ex->resp_len, ex->resp_body, MHD_RESPMEM_MUST_FREE);
+        if (!resp)
+            return MHD_NO;
+        ex->resp_body = NULL;   /* MHD owns it now */
+    }
     MHD_add_response_header(resp, "X-Request-Id", ex->request_id);
     if (ex->content_type)
         MHD_add_response_header(resp, "Content-Type", ex->content_type);
@@ -762,7 +1007,7 @@ static void journal_exchange(struct hogmock *hm, struct exchange *ex, const char
     in.duration_us = (uint64_t)(end.tv_sec - ex->start.tv_sec) * 1000000u
                      + (uint64_t)((end.tv_nsec - ex->start.tv_nsec) / 1000);
     in.note = note;
-    journal_append(hm->journal, &in);
+    ex->journal_seq = journal_append(hm->journal, &in);
     free(hl.v);
 }
 
@@ -778,6 +1023,8 @@ static void on_done(void *cls, struct MHD_Connection *conn, void **req_cls,
         return;
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !ex->queued)
         journal_exchange(hm, ex, "the client went away before the request was complete");
+    if (ex->waker)
+        journal_stream_end(hm, ex, toe);
     exchange_free(ex);
     atomic_fetch_sub(&hm->inflight, 1);
 }
@@ -932,7 +1179,7 @@ static unsigned cores(void)
 enum rc hogmock_start(const struct hogmock_config *cfg, struct hogmock **out, struct buf *err)
 {
     static const struct route *const pub_tables[] = {
-        auth_routes, sim_routes, files_routes, exec_routes, NULL,
+        auth_routes, sim_routes, files_routes, exec_routes, stream_routes, boxproxy_routes, NULL,
     };
     static const struct route *const admin_tables[] = { admin_routes, NULL };
     struct hogmock *hm = xcalloc(1, sizeof(*hm));
@@ -946,6 +1193,7 @@ enum rc hogmock_start(const struct hogmock_config *cfg, struct hogmock **out, st
 
     *out = NULL;
     xmalloc_init_cjson();
+    pthread_mutex_init(&hm->streams_lock, NULL);
     hm->cfg = *cfg;
     hm->cfg.listen = own(hm, 0, cfg->listen ? cfg->listen : "127.0.0.1:0");
     hm->cfg.spec_path = own(hm, 1, cfg->spec_path);
@@ -973,6 +1221,8 @@ enum rc hogmock_start(const struct hogmock_config *cfg, struct hogmock **out, st
         || (rc = store_open(hm->cfg.db_path, &hm->store, err)))
         goto fail;
     hm->clock = vclock_new(hm->cfg.virtual_clock);
+    hm->sse_keepalive_ms = hm->cfg.sse_keepalive_ms ? hm->cfg.sse_keepalive_ms
+                                                    : DEFAULT_SSE_KEEPALIVE_MS;
     hm->journal = journal_new(hm->cfg.journal_max);
     hm->auth = auth_new(hm->store);
     hm->programs = programs_new();
@@ -1036,6 +1286,19 @@ fail:
     return rc;
 }
 
+bool hogmock_nap(struct hogmock *hm, uint64_t ms)
+{
+    while (ms && !atomic_load(&hm->drain_over)) {
+        uint64_t step = ms < 50 ? ms : 50;
+        struct timespec ts = { 0, (long)step * 1000000L };
+
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+        ms -= step;
+    }
+    return !atomic_load(&hm->drain_over);
+}
+
 const char *hogmock_url(const struct hogmock *hm)
 {
     return hm->url;
@@ -1058,10 +1321,24 @@ void hogmock_stop(struct hogmock *hm)
 
         if (fd != MHD_INVALID_SOCKET)
             close(fd);
-        /* Requests in flight finish; idle keep-alive connections are simply closed. */
-        for (waited = 0; waited < DRAIN_MS && atomic_load(&hm->inflight) > 0; waited += 5) {
+        /* Exec streams have no natural end to wait for: they are cut now (parked ones
+         * woken for it). Other requests in flight get DRAIN_MS to finish; then their
+         * commands and waits end too. */
+        atomic_store(&hm->stopping, true);
+        pthread_mutex_lock(&hm->streams_lock);
+        for (struct req_waker *w = hm->streams; w; w = w->next) {
+            pthread_mutex_lock(&w->lock);
+            waker_unpark(w);
+            pthread_mutex_unlock(&w->lock);
+        }
+        pthread_mutex_unlock(&hm->streams_lock);
+        for (waited = 0; waited < DRAIN_MS + CUT_MS && (atomic_load(&hm->inflight) > 0
+                                                       || atomic_load(&hm->threads) > 0);
+             waited += 5) {
             struct timespec ts = { 0, 5 * 1000000L };
 
+            if (waited >= DRAIN_MS)
+                atomic_store(&hm->drain_over, true);
             nanosleep(&ts, NULL);
         }
         MHD_stop_daemon(hm->daemon);
@@ -1076,5 +1353,6 @@ void hogmock_stop(struct hogmock *hm)
     side_release(&hm->admin);
     for (i = 0; i < sizeof(hm->owned) / sizeof(hm->owned[0]); i++)
         free(hm->owned[i]);
+    pthread_mutex_destroy(&hm->streams_lock);
     free(hm);
 }

@@ -3,7 +3,9 @@
 #ifndef HOG_SERVER_H
 #define HOG_SERVER_H
 
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "hogmock.h"
@@ -43,6 +45,12 @@ struct hogmock {
     char url[80];
     atomic_uint_fast64_t next_id;  /* request and resource id counter */
     atomic_int inflight;        /* requests between their URI and their completion */
+    atomic_int threads;         /* handler and stream threads still running */
+    atomic_bool stopping;       /* hogmock_stop has begun: exec streams are cut */
+    atomic_bool drain_over;     /* requests in flight had their time: waits end now */
+    pthread_mutex_t streams_lock;
+    struct req_waker *streams;  /* streamed answers not yet over, to wake at stop */
+    uint64_t sse_keepalive_ms;
     uint64_t id_salt;           /* makes ids differ between runs */
     char *owned[8];             /* copies of config strings */
 };
@@ -51,10 +59,16 @@ struct hogmock {
  * unique within this process and unlikely to repeat across runs; written to out (>= 40). */
 void hogmock_new_id(struct hogmock *hm, const char *prefix, char *out, size_t size);
 
+/* Wait ms milliseconds of real time, in slices, unless hogmock is stopping and the time
+ * it gives requests in flight is over: false when it stopped waiting because of that. */
+bool hogmock_nap(struct hogmock *hm, uint64_t ms);
+
 /* The handler tables of each module; server.c joins them to the spec's operations. */
 extern const struct route sim_routes[];
 extern const struct route files_routes[];
 extern const struct route exec_routes[];
+extern const struct route stream_routes[];
+extern const struct route boxproxy_routes[];
 extern const struct route auth_routes[];
 extern const struct route admin_routes[];
 

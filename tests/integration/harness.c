@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 
 #include "bundle.h"
+#include "examples.h"
 #include "jsonptr.h"
 #include "openapi.h"
 #include "problem.h"
@@ -278,6 +279,22 @@ static void check_against(int side, const struct openapi_op *op, const struct re
         media = cJSON_GetObjectItemCaseSensitive(content, "*/*");
     if (!media) {
         buf_addf(why, "- Content-Type '%s' is not documented\n", ctype);
+        return;
+    }
+    if (strcmp(mt, "text/event-stream") == 0) {
+        /* The whole stream, parsed as SSE, each event's data against its schema. */
+        struct example ex = { op, status, mt, "the response", NULL, NULL, NULL };
+        const cJSON *schema = cJSON_GetObjectItemCaseSensitive(media, "schema");
+        cJSON *value;
+
+        if (schema)
+            openapi_deref(api, schema, &schema, NULL);
+        value = cJSON_CreateString(buf_cstr(&r->body));
+        ex.value = value;
+        ex.schema = schema;
+        ex.sse_events = cJSON_GetObjectItemCaseSensitive(resp, "x-hog-sse-events");
+        example_check(api, specs.schema[side], &ex, why);
+        cJSON_Delete(value);
         return;
     }
     if (strstr(mt, "json")) {

@@ -1,0 +1,469 @@
+/* stream: execHogboxStream, a command's output served as Server-Sent Events while it runs:
+ * the command runs on a thread of its own and the connection pulls the events it queues. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "exec.h"
+#include "log.h"
+#include "server.h"
+#include "vclock.h"
+#include "xmalloc.h"
+
+/* Choices where the spec leaves room:
+ * - one write of the command is one event (a write is at most 64 KiB); a longer one is
+ *   split at a character boundary, so every event's data is valid UTF-8 on its own;
+ * - invalid UTF-8 becomes U+FFFD per maximal invalid subsequence (as WHATWG decoders do),
+ *   and a character cut between two writes is joined, not replaced;
+ * - keepalives count the command's silence on hogmock's clock: on a virtual clock a
+ *   `sleep 60` sends its 4 keepalives at once when the sleep ends (at 15 s each);
+ * - the journal gets the events sent, the keepalives, how the stream ended and when each
+ *   of the first TIMELINE_MAX events was produced (ms since the command started, on the
+ *   command's clock), so a test can check the pacing even on a virtual clock. */
+
+/* Queued bytes above which the command waits for the client to read: the server's memory
+ * per stream stays bounded whatever the command prints. */
+#define QUEUE_HIGH (256u << 10)
+/* The most output one event carries (bytes of UTF-8 text, before JSON escaping). */
+#define EVENT_TEXT_MAX (64u << 10)
+#define TIMELINE_MAX 100
+/* How long the command waits for the client to read before it checks again. */
+#define WAIT_SLICE_MS 100
+/* Keepalives sent at once for a long virtual sleep; more say nothing new. */
+#define KEEPALIVE_BURST_MAX 1000
+
+struct mark {
+    uint64_t id;
+    int kind;           /* 1 stdout, 2 stderr, 0 exit */
+    uint64_t at_ms;
+};
+
+struct stream {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int refs;                   /* the command's thread and the server */
+    struct hogmock *hm;
+    struct exec_job job;
+    struct req_waker *waker;
+
+    /* under lock */
+    struct buf q;               /* bytes not yet read by the connection, from qoff */
+    size_t qoff;
+    uint64_t qbase;             /* stream offset of q.data[0] */
+    uint64_t *ends;             /* stream offsets where queued events end, from nends_head */
+    size_t nends, nends_head, ends_cap;
+    uint64_t events_sent;       /* events read out whole by the connection */
+    size_t queue_peak;          /* the most bytes ever queued at once */
+    bool producer_done;         /* the exit event is queued (or the command gave up) */
+    bool server_done;           /* the connection is over */
+
+    /* the command's thread only, until producer_done */
+    uint64_t next_id;
+    uint64_t keepalives;
+    uint64_t last_activity_ms;  /* the command's time of its last event or keepalive */
+    uint64_t now_ms;            /* the command's time as last seen (virtual clock) */
+    uint64_t t0;                /* monotonic ms at start (real clock) */
+    bool real;
+    struct exec_utf8 utf8[2];
+    struct mark timeline[TIMELINE_MAX];
+    size_t ntimeline;
+    int exit_code;
+    bool timed_out, exited;
+};
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void stream_unref(struct stream *s)
+{
+    int left;
+
+    pthread_mutex_lock(&s->lock);
+    left = --s->refs;
+    pthread_mutex_unlock(&s->lock);
+    if (left)
+        return;
+    exec_job_release(&s->job);
+    buf_release(&s->q);
+    free(s->ends);
+    pthread_cond_destroy(&s->cond);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+/* ---- the connection's side ------------------------------------------------------- */
+
+static long stream_read(void *ctx, char *out, size_t max)
+{
+    struct stream *s = ctx;
+    size_t avail, n;
+    long ret;
+
+    pthread_mutex_lock(&s->lock);
+    avail = s->q.len - s->qoff;
+    if (!avail) {
+        ret = s->producer_done ? REQ_READ_END : 0;
+        pthread_mutex_unlock(&s->lock);
+        return ret;
+    }
+    n = avail < max ? avail : max;
+    memcpy(out, s->q.data + s->qoff, n);
+    s->qoff += n;
+    while (s->nends_head < s->nends && s->ends[s->nends_head] <= s->qbase + s->qoff) {
+        s->nends_head++;
+        s->events_sent++;
+    }
+    if (s->nends_head == s->nends)
+        s->nends = s->nends_head = 0;
+    if (s->qoff == s->q.len) {
+        s->qbase += s->q.len;
+        s->qoff = 0;
+        buf_reset(&s->q);
+    }
+    if (s->q.len - s->qoff < QUEUE_HIGH)
+        pthread_cond_signal(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+    return (long)n;
+}
+
+static const char *end_name(enum req_stream_end end)
+{
+    switch (end) {
+    case REQ_STREAM_COMPLETE: return "complete";
+    case REQ_STREAM_CLIENT_GONE: return "client_gone";
+    case REQ_STREAM_STOPPED: return "stopped";
+    }
+    return "unknown";
+}
+
+static const char *kind_name(int kind)
+{
+    return kind == 1 ? "stdout" : kind == 2 ? "stderr" : "exit";
+}
+
+static cJSON *stream_done(void *ctx, enum req_stream_end end, uint64_t bytes)
+{
+    struct stream *s = ctx;
+    cJSON *o = cJSON_CreateObject(), *tl;
+    size_t i;
+
+    (void)bytes;
+    pthread_mutex_lock(&s->lock);
+    s->server_done = true;
+    pthread_cond_broadcast(&s->cond);
+    cJSON_AddStringToObject(o, "outcome", end_name(end));
+    cJSON_AddNumberToObject(o, "events_sent", (double)s->events_sent);
+    /* The command's own fields are final once producer_done; before that, what they
+     * were a moment ago is the honest answer (the client left mid-command). */
+    cJSON_AddNumberToObject(o, "keepalives", (double)s->keepalives);
+    cJSON_AddNumberToObject(o, "queue_peak_bytes", (double)s->queue_peak);
+    if (s->producer_done && s->exited) {
+        cJSON_AddNumberToObject(o, "exit_code", s->exit_code);
+        cJSON_AddBoolToObject(o, "timed_out", s->timed_out);
+    } else {
+        cJSON_AddNullToObject(o, "exit_code");
+        cJSON_AddNullToObject(o, "timed_out");
+    }
+    tl = cJSON_AddArrayToObject(o, "timeline");
+    for (i = 0; i < s->ntimeline; i++) {
+        cJSON *m = cJSON_CreateObject();
+
+        cJSON_AddNumberToObject(m, "id", (double)s->timeline[i].id);
+        cJSON_AddStringToObject(m, "event", kind_name(s->timeline[i].kind));
+        cJSON_AddNumberToObject(m, "at_ms", (double)s->timeline[i].at_ms);
+        cJSON_AddItemToArray(tl, m);
+    }
+    pthread_mutex_unlock(&s->lock);
+    stream_unref(s);
+    return o;
+}
+
+static const struct req_stream_ops stream_ops = { stream_read, stream_done };
+
+/* ---- the command's side ---------------------------------------------------------- */
+
+/* The command's time now: real elapsed time, or the simulated time of a virtual run. */
+static uint64_t cmd_now(const struct stream *s)
+{
+    return s->real ? mono_ms() - s->t0 : s->now_ms;
+}
+
+/* Queue block (a whole event or comment; taken from b, which is reset). Waits while the
+ * client is QUEUE_HIGH behind. Non-zero when the stream is over (the client went away,
+ * hogmock stops): the command must stop. */
+static int push(struct stream *s, struct buf *b, bool is_event)
+{
+    bool over;
+
+    pthread_mutex_lock(&s->lock);
+    while (!s->server_done && s->q.len - s->qoff >= QUEUE_HIGH) {
+        struct timespec until;
+
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += WAIT_SLICE_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->cond, &s->lock, &until);
+        if (s->server_done || s->q.len - s->qoff < QUEUE_HIGH)
+            break;
+        /* The waker is never taken under s->lock (the server takes them the other way). */
+        pthread_mutex_unlock(&s->lock);
+        over = req_waker_gone(s->waker);
+        pthread_mutex_lock(&s->lock);
+        if (over)
+            break;
+    }
+    over = s->server_done || atomic_load(&s->hm->stopping);
+    if (!over) {
+        buf_add(&s->q, b->data, b->len);
+        if (s->q.len - s->qoff > s->queue_peak)
+            s->queue_peak = s->q.len - s->qoff;
+        if (is_event) {
+            if (s->nends == s->ends_cap) {
+                s->ends_cap = s->ends_cap ? s->ends_cap * 2 : 64;
+                s->ends = xrealloc(s->ends, s->ends_cap * sizeof(*s->ends));
+            }
+            s->ends[s->nends++] = s->qbase + s->q.len;
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    buf_reset(b);
+    if (over)
+        return 1;
+    req_waker_wake(s->waker);
+    return 0;
+}
+
+static void mark(struct stream *s, uint64_t id, int kind)
+{
+    if (s->ntimeline < TIMELINE_MAX) {
+        s->timeline[s->ntimeline].id = id;
+        s->timeline[s->ntimeline].kind = kind;
+        s->timeline[s->ntimeline].at_ms = cmd_now(s);
+        s->ntimeline++;
+    }
+}
+
+/* One output event of text (valid UTF-8), split so no event is over EVENT_TEXT_MAX. */
+static int emit_output(struct stream *s, int fd, const char *text, size_t len)
+{
+    struct buf ev = BUF_INIT;
+    int stop = 0;
+
+    while (len && !stop) {
+        size_t n = len;
+
+        if (n > EVENT_TEXT_MAX) {
+            n = EVENT_TEXT_MAX;
+            while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+                n--;        /* never cut a character */
+        }
+        s->next_id++;
+        buf_addf(&ev, "event: %s\nid: %llu\ndata: {\"data\":", fd == 2 ? "stderr" : "stdout",
+                 (unsigned long long)s->next_id);
+        buf_add_json_str(&ev, text, n);
+        buf_addstr(&ev, "}\n\n");
+        mark(s, s->next_id, fd == 2 ? 2 : 1);
+        stop = push(s, &ev, true);
+        text += n;
+        len -= n;
+    }
+    s->last_activity_ms = cmd_now(s);
+    buf_release(&ev);
+    return stop;
+}
+
+static int sink_output(void *ctx, int fd, const char *data, size_t len)
+{
+    struct stream *s = ctx;
+    struct buf text = BUF_INIT;
+    int stop;
+
+    exec_utf8_feed(&s->utf8[fd == 2], data, len, false, &text);
+    stop = emit_output(s, fd, text.data, text.len);
+    buf_release(&text);
+    return stop;
+}
+
+static int sink_tick(void *ctx, uint64_t elapsed_ms)
+{
+    struct stream *s = ctx;
+    uint64_t ka = s->hm->sse_keepalive_ms, n, i;
+    struct buf b = BUF_INIT;
+    int stop = 0;
+
+    s->now_ms = elapsed_ms;
+    if (cmd_now(s) >= s->last_activity_ms + ka) {
+        n = (cmd_now(s) - s->last_activity_ms) / ka;
+        s->last_activity_ms += n * ka;
+        if (n > KEEPALIVE_BURST_MAX)
+            n = KEEPALIVE_BURST_MAX;
+        for (i = 0; i < n && !stop; i++) {
+            buf_addstr(&b, ": keepalive\n\n");
+            s->keepalives++;
+            stop = push(s, &b, false);
+        }
+    }
+    buf_release(&b);
+    /* A silent command is where a client that left goes unnoticed: look. */
+    return stop || req_waker_gone(s->waker);
+}
+
+static void *stream_main(void *arg)
+{
+    struct stream *s = arg;
+    struct hogmock *hm = s->hm;
+    struct exec_sink sink = { sink_output, sink_tick, s };
+    struct exec_result res;
+    struct buf tail = BUF_INIT, ev = BUF_INIT;
+    int i, stop = 0;
+
+    pthread_mutex_lock(&s->lock);
+    while (!s->waker)
+        pthread_cond_wait(&s->cond, &s->lock);
+    pthread_mutex_unlock(&s->lock);
+    s->t0 = mono_ms();
+    exec_run(&s->job, &sink, &res);
+    s->now_ms = res.duration_ms;
+    if (!res.stopped) {
+        /* A character the command left unfinished is replaced, not lost. */
+        for (i = 0; i < 2 && !stop; i++) {
+            exec_utf8_feed(&s->utf8[i], NULL, 0, true, &tail);
+            stop = emit_output(s, i ? 2 : 1, tail.data, tail.len);
+            buf_reset(&tail);
+        }
+        if (!stop) {
+            s->next_id++;
+            buf_addf(&ev, "event: exit\nid: %llu\ndata: {\"exit_code\":%d,\"timed_out\":%s}\n\n",
+                     (unsigned long long)s->next_id, res.exit_code,
+                     res.timed_out ? "true" : "false");
+            mark(s, s->next_id, 0);
+            pthread_mutex_lock(&s->lock);
+            s->exit_code = res.exit_code;
+            s->timed_out = res.timed_out;
+            s->exited = true;
+            pthread_mutex_unlock(&s->lock);
+            push(s, &ev, true);
+        }
+    }
+    buf_release(&tail);
+    buf_release(&ev);
+    pthread_mutex_lock(&s->lock);
+    s->producer_done = true;
+    pthread_mutex_unlock(&s->lock);
+    req_waker_wake(s->waker);
+    req_waker_release(s->waker);
+    stream_unref(s);
+    atomic_fetch_sub(&hm->threads, 1);
+    return NULL;
+}
+
+/* ---- the request ----------------------------------------------------------------- */
+
+/* Does the Accept header (absent: anything) allow text/event-stream? A range with q=0
+ * rules its types out. */
+static bool accepts_sse(const char *accept)
+{
+    const char *p = accept;
+
+    if (!accept || !*accept)
+        return true;
+    while (*p) {
+        const char *end = p + strcspn(p, ","), *semi, *q;
+        size_t n;
+        bool zero = false;
+
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        semi = memchr(p, ';', (size_t)(end - p));
+        n = (size_t)((semi ? semi : end) - p);
+        while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+            n--;
+        for (q = semi; q && q < end; q = memchr(q + 1, ';', (size_t)(end - q - 1))) {
+            const char *v = q + 1;
+
+            while (*v == ' ' || *v == '\t')
+                v++;
+            if ((v[0] == 'q' || v[0] == 'Q') && v[1] == '=') {
+                double d = strtod(v + 2, NULL);
+
+                zero = d <= 0.0;
+            }
+        }
+        if (!zero && ((n == 17 && strncasecmp(p, "text/event-stream", 17) == 0)
+                      || (n == 6 && strncasecmp(p, "text/*", 6) == 0)
+                      || (n == 3 && strncmp(p, "*/*", 3) == 0)))
+            return true;
+        p = *end ? end + 1 : end;
+    }
+    return false;
+}
+
+static void exec_hogbox_stream(struct req *r)
+{
+    const char *accept = req_header(r, "Accept");
+    struct req_waker *waker;
+    struct stream *s;
+    pthread_attr_t attr;
+    pthread_t tid;
+    int err;
+
+    if (!accepts_sse(accept)) {
+        req_problem(r, 406, "not_acceptable", "This operation produces text/event-stream; the "
+                    "request accepts only %.200s.", accept);
+        return;
+    }
+    s = xcalloc(1, sizeof(*s));
+    if (!exec_prepare(r, &s->job)) {
+        free(s);
+        return;
+    }
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cond, NULL);
+    s->refs = 2;
+    s->hm = r->hm;
+    s->real = !vclock_is_virtual(r->hm->clock);
+    buf_init(&s->q);
+
+    /* The thread first, so a failure can still be a problem+json; it waits for the
+     * waker, which exists once the answer is a stream. */
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    atomic_fetch_add(&r->hm->threads, 1);
+    err = pthread_create(&tid, &attr, stream_main, s);
+    pthread_attr_destroy(&attr);
+    if (err) {
+        atomic_fetch_sub(&r->hm->threads, 1);
+        log_error("cannot start a thread for an exec stream: %s", strerror(err));
+        req_problem(r, 503, "unavailable", "hogmock cannot start another command right now "
+                    "(%s); retry later", strerror(err));
+        s->refs = 1;
+        stream_unref(s);
+        return;
+    }
+    req_set_header(r, "Cache-Control", "no-cache");
+    req_stream(r, 200, "text/event-stream", &stream_ops, s, &waker);
+    pthread_mutex_lock(&s->lock);
+    s->waker = waker;
+    pthread_cond_broadcast(&s->cond);
+    pthread_mutex_unlock(&s->lock);
+}
+
+const struct route stream_routes[] = {
+    { "execHogboxStream", exec_hogbox_stream, 0 },
+    { NULL, NULL, 0 },
+};
