@@ -592,7 +592,7 @@ static void admin_set_service(struct req *r)
     const cJSON *port = member(r->json, "port");
     cJSON *list, *d, *found = NULL;
 
-    if (services_set(hm->services, r->json, &err) != RC_OK) {
+    if (services_set(hm->services, r->json, vclock_now_ms(hm->clock), &err) != RC_OK) {
         invalid_body(r, "the service definition is not valid", buf_cstr(&err));
         buf_release(&err);
         return;

@@ -607,17 +607,18 @@ static void set_service(struct services *s, const char *json)
     struct buf err = BUF_INIT;
 
     assert_non_null(def);
-    if (services_set(s, def, &err) != RC_OK)
+    if (services_set(s, def, 0, &err) != RC_OK)
         fail_msg("%s: %s", json, buf_cstr(&err));
     cJSON_Delete(def);
     buf_release(&err);
 }
 
-/* The status box:port answers for path, or 0 when nothing listens. */
+/* The status box:port answers for path, or 0 when nothing listens (yet). */
 static int answer(struct services *s, const char *box, int port, const char *path)
 {
-    cJSON *def = services_lookup(s, box, port, path);
-    int status = def ? (int)num(def, "status") : 0;
+    cJSON *def;
+    int status = services_lookup(s, box, port, path, 0, &def) == SERVICE_READY
+                 ? (int)num(def, "status") : 0;
 
     cJSON_Delete(def);
     return status;
@@ -631,13 +632,14 @@ static void test_services_prefer_the_box_then_the_longest_path(void **state)
     (void)state;
     xmalloc_init_cjson();
     /* The default: the agent server's health check. */
-    def = services_lookup(s, "hb_1", 8080, "/health");
+    assert_int_equal(services_lookup(s, "hb_1", 8080, "/health", 0, &def), SERVICE_READY);
     assert_non_null(def);
     assert_int_equal((int)num(def, "status"), 200);
     assert_string_equal(str(def, "body"), "{\"status\":\"ok\"}");
     cJSON_Delete(def);
     assert_int_equal(answer(s, "hb_1", 8080, "/health?verbose=1"), 200);
-    assert_int_equal(answer(s, "hb_1", 8080, "/other"), 0);
+    /* Other paths: the agent server's own 404. */
+    assert_int_equal(answer(s, "hb_1", 8080, "/other"), 404);
     assert_int_equal(answer(s, "hb_1", 9090, "/health"), 0);
 
     set_service(s, "{\"box\":\"*\",\"port\":3000,\"status\":201}");
