@@ -28,7 +28,8 @@ static const char usage[] =
     "    programs and reads the journal.\n"
     "\n"
     "    Once listening it prints 'hogmock listening on URL'. SIGINT or SIGTERM stops it:\n"
-    "    it stops accepting, lets requests in flight finish, and exits 0.\n"
+    "    it stops accepting, cuts open exec streams (they end without an exit event),\n"
+    "    gives other requests in flight 5 s to finish, and exits 0.\n"
     "\n"
     "OPTIONS\n"
     "    --listen HOST:PORT   where to listen (default 127.0.0.1:0, a free port); IPv6 as\n"
@@ -58,6 +59,7 @@ static const char usage[] =
     "\n"
     "EXIT STATUS\n"
     "    0 stopped by a signal after draining; 1 could not start; 2 bad usage.\n"
+
     "\n"
     "EXAMPLE\n"
     "    hogmock --listen 127.0.0.1:8080 --tokens fixtures/auth/tokens.yaml &\n"
