@@ -1185,8 +1185,11 @@ enum rc hogmock_start(const struct hogmock_config *cfg, struct hogmock **out, st
     struct hogmock *hm = xcalloc(1, sizeof(*hm));
     struct sockaddr_storage ss;
     const union MHD_DaemonInfo *info;
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG
-                     | MHD_ALLOW_SUSPEND_RESUME;
+    /* poll(), not epoll: with a thread pool on epoll, MHD_quiesce_daemon and a worker
+     * that sees the quiesce race to take the listen socket out of the worker's epoll
+     * set, and the loser aborts the process (libmicrohttpd 0.9.75). */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC
+                     | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     struct timespec ts;
     enum rc rc;
     int v6 = 0;
