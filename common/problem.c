@@ -47,6 +47,15 @@ const char *http_reason(int status)
 /* The code catalogue of openapi/hogplane.yaml (Problem.code): one title per code. */
 static const struct { const char *code, *title; } catalogue[] = {
     { "invalid_token", "Invalid credential" },
+    { "malformed_token", "Malformed token" },
+    { "unknown_issuer", "Unknown issuer" },
+    { "unknown_kid", "Unknown signing key" },
+    { "alg_not_allowed", "Algorithm not allowed" },
+    { "bad_signature", "Bad signature" },
+    { "audience_mismatch", "Audience mismatch" },
+    { "token_expired", "Token expired" },
+    { "token_not_yet_valid", "Token not yet valid" },
+    { "invalid_claims", "Invalid claims" },
     { "no_trust_mapping", "No trust mapping" },
     { "forbidden", "Forbidden" },
     { "not_found", "Not found" },

@@ -8,8 +8,10 @@
 #include <time.h>
 
 #include "auth.h"
+#include "issuer.h"
 #include "log.h"
 #include "journal.h"
+#include "oidc.h"
 #include "problem.h"
 #include "programs.h"
 #include "server.h"
@@ -36,8 +38,7 @@ static const char *member_str(const cJSON *obj, const char *name)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* 422 validation_failed for a message "/pointer: detail" (or just "detail"). */
-static void invalid_body(struct req *r, const char *what, const char *msg)
+void admin_invalid_body(struct req *r, const char *what, const char *msg)
 {
     cJSON *problem = problem_new(422, "validation_failed", "%s", what);
     const char *sep = msg[0] == '/' ? strstr(msg, ": ") : NULL;
@@ -145,6 +146,9 @@ static void admin_reset(struct req *r)
         journal_clear(hm->journal);
         programs_clear(hm->programs);
         services_clear(hm->services);
+        oidc_clear(hm->oidc, true);
+        /* Last: hogmock's own issuers stay trusted whatever else the reset forgot. */
+        issuers_register(hm->issuers, hm->oidc);
     }
     o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "scope", principal ? "principal" : "all");
@@ -321,7 +325,7 @@ static void admin_add_token(struct req *r)
 
     if (!auth_token_well_formed(token)) {
         /* Never quote the token back, not even a bad one. */
-        invalid_body(r, "the token is not valid",
+        admin_invalid_body(r, "the token is not valid",
                      "/token: must be \"tok_\" followed by 1 to 200 of A-Z a-z 0-9 _ -");
         return;
     }
@@ -332,7 +336,7 @@ static void admin_add_token(struct req *r)
 
         buf_addf(&msg, "/%s: %s",
                  str_startswith(m, "display_name") ? "display_name" : "principal_id", m);
-        invalid_body(r, "the token is not valid", buf_cstr(&msg));
+        admin_invalid_body(r, "the token is not valid", buf_cstr(&msg));
         buf_release(&msg);
     } else if (rc != RC_OK) {
         req_problem(r, 500, "internal_error", "the token could not be stored");
@@ -425,7 +429,7 @@ static void admin_clock_advance(struct req *r)
     if (!clock_movable(r))
         return;
     if (!cJSON_IsNumber(ms) || ms->valuedouble < 0) {
-        invalid_body(r, "the clock cannot move that way", "/ms: must be a whole number >= 0");
+        admin_invalid_body(r, "the clock cannot move that way", "/ms: must be a whole number >= 0");
         return;
     }
     vclock_advance(r->hm->clock, (uint64_t)ms->valuedouble);
@@ -510,12 +514,12 @@ static void admin_clock_set(struct req *r)
         want = (int64_t)now_ms->valuedouble;
     } else if (now && !now_ms) {
         if (!parse_rfc3339(now, &want)) {
-            invalid_body(r, "the time is not valid", "/now: must be an RFC 3339 date-time, as "
+            admin_invalid_body(r, "the time is not valid", "/now: must be an RFC 3339 date-time, as "
                          "2027-01-01T00:00:00Z");
             return;
         }
     } else {
-        invalid_body(r, "the time is not valid", "give exactly one of now_ms and now");
+        admin_invalid_body(r, "the time is not valid", "give exactly one of now_ms and now");
         return;
     }
     cur = vclock_now_ms(r->hm->clock);
@@ -548,7 +552,7 @@ static void admin_add_program(struct req *r)
     cJSON *o;
 
     if (programs_add(r->hm->programs, r->json, &id, &err) != RC_OK) {
-        invalid_body(r, "the program definition is not valid", buf_cstr(&err));
+        admin_invalid_body(r, "the program definition is not valid", buf_cstr(&err));
         buf_release(&err);
         return;
     }
@@ -593,7 +597,7 @@ static void admin_set_service(struct req *r)
     cJSON *list, *d, *found = NULL;
 
     if (services_set(hm->services, r->json, vclock_now_ms(hm->clock), &err) != RC_OK) {
-        invalid_body(r, "the service definition is not valid", buf_cstr(&err));
+        admin_invalid_body(r, "the service definition is not valid", buf_cstr(&err));
         buf_release(&err);
         return;
     }

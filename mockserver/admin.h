@@ -5,4 +5,8 @@
 
 #include "req.h"
 
+/* Answer 422 validation_failed, detail what, for a module's message "/pointer: detail"
+ * (or just "detail", pointing at the whole body). */
+void admin_invalid_body(struct req *r, const char *what, const char *msg);
+
 #endif

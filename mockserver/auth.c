@@ -2,12 +2,14 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "digest.h"
 #include "log.h"
+#include "oidc.h"
 #include "req.h"
 #include "server.h"
 #include "store.h"
@@ -49,6 +51,7 @@ struct auth {
     uint64_t gen;
     struct file_token *file;
     size_t nfile;
+    struct oidc *oidc;          /* JWTs go here; NULL: API tokens only */
 };
 
 /* ---- hashing ---------------------------------------------------------------------- */
@@ -359,6 +362,11 @@ static void file_tokens_release(struct auth *a)
     free(a->file);
     a->file = NULL;
     a->nfile = 0;
+}
+
+void auth_set_oidc(struct auth *a, struct oidc *o)
+{
+    a->oidc = o;
 }
 
 void auth_free(struct auth *a)
@@ -733,6 +741,25 @@ static bool looks_like_jwt(const char *s, size_t len)
     return dots >= 2 && len > 3 && strncmp(s, "eyJ", 3) == 0;
 }
 
+/* Compact JWS and JWE have dots; API tokens never do. */
+static bool has_dot(const char *s, size_t len)
+{
+    return memchr(s, '.', len) != NULL;
+}
+
+/* An API-token refusal: 401 invalid_token, naming the token by fingerprint when known. */
+static enum rc refuse(struct auth_denial *d, const char *fingerprint)
+{
+    if (d) {
+        memset(d, 0, sizeof(*d));
+        d->status = 401;
+        strcpy(d->code, "invalid_token");
+        if (fingerprint)
+            snprintf(d->subject, sizeof(d->subject), "%s", fingerprint);
+    }
+    return RC_DENIED;
+}
+
 /* Split the header into the bearer token (borrowed from h) or say why not. */
 static enum rc parse_bearer(const char *h, const char **tok, size_t *tlen, struct buf *why)
 {
@@ -810,7 +837,7 @@ static enum rc parse_bearer(const char *h, const char **tok, size_t *tlen, struc
 }
 
 enum rc auth_resolve(struct auth *a, const char *authorization, struct principal **out,
-                     struct buf *why)
+                     struct auth_denial *denial, struct buf *why)
 {
     unsigned char hash[SHA256_LEN];
     char fp[AUTH_FINGERPRINT_SIZE];
@@ -821,17 +848,24 @@ enum rc auth_resolve(struct auth *a, const char *authorization, struct principal
     uint64_t gen;
 
     *out = NULL;
+    if (denial)
+        refuse(denial, NULL);
     if (parse_bearer(authorization, &tok, &tlen, why) != RC_OK)
         return RC_DENIED;
     if (!token_well_formed_n(tok, tlen)) {
-        if (tlen >= 4 && memcmp(tok, TOKEN_PREFIX, 4) == 0)
+        if (tlen >= 4 && memcmp(tok, TOKEN_PREFIX, 4) == 0) {
             buf_addf(why, "the API token is malformed: expected \"%s\" followed by 1 to %d of "
                      "A-Z a-z 0-9 _ -", TOKEN_PREFIX, TOKEN_MAX_BODY);
-        else if (looks_like_jwt(tok, tlen))
+        } else if (a->oidc && has_dot(tok, tlen)) {
+            struct auth_denial scratch;
+
+            return oidc_resolve(a->oidc, tok, tlen, out, denial ? denial : &scratch, why);
+        } else if (looks_like_jwt(tok, tlen)) {
             buf_addstr(why, "the credential is a JWT, and this hogmock accepts API tokens "
                        "(tok_...) only");
-        else
+        } else {
             buf_addstr(why, "the credential is malformed: API tokens start with \"tok_\"");
+        }
         return RC_DENIED;
     }
     digest_sha256(tok, tlen, hash);
@@ -842,6 +876,8 @@ enum rc auth_resolve(struct auth *a, const char *authorization, struct principal
         *out = principal_from(hit);
     else if (hit)
         buf_addf(why, "the token was revoked (fingerprint %s)", hit->fingerprint);
+    if (hit && !*out)
+        refuse(denial, hit->fingerprint);
     gen = a->gen;
     pthread_rwlock_unlock(&a->lock);
     if (hit)
@@ -850,12 +886,14 @@ enum rc auth_resolve(struct auth *a, const char *authorization, struct principal
     if (store_find(a, hash, &found) != RC_OK) {
         fingerprint_of_hash(hash, fp);
         buf_addf(why, "the token is not known (fingerprint %s)", fp);
-        return RC_DENIED;
+        return refuse(denial, fp);
     }
-    if (found.revoked)
+    if (found.revoked) {
         buf_addf(why, "the token was revoked (fingerprint %s)", found.fingerprint);
-    else
+        refuse(denial, found.fingerprint);
+    } else {
         *out = principal_from(&found);
+    }
     pthread_rwlock_wrlock(&a->lock);
     /* Unknown tokens are never cached (no growth from guessing); known ones are,
      * unless the table changed while the store was read. */
@@ -869,15 +907,25 @@ enum rc auth_resolve(struct auth *a, const char *authorization, struct principal
 
 void auth_challenge(struct buf *out, const char *why)
 {
+    auth_challenge_error(out, "invalid_token", why);
+}
+
+void auth_challenge_error(struct buf *out, const char *error, const char *why)
+{
     const unsigned char *p;
 
-    buf_addstr(out, "Bearer error=\"invalid_token\", error_description=\"");
+    buf_addf(out, "Bearer error=\"%s\", error_description=\"", error);
     for (p = (const unsigned char *)(why ? why : ""); *p; p++) {
         if (*p == '"' || *p == '\\') {
             buf_addch(out, '\\');
             buf_addch(out, (char)*p);
+        } else if (p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0x93 || p[2] == 0x94)) {
+            buf_addch(out, '-');    /* an en or em dash reads well as a hyphen */
+            p += 2;
+        } else if (*p >= 0x80 && *p < 0xC0) {
+            continue;               /* the rest of a character already replaced */
         } else if (*p < 0x20 || *p >= 0x7f) {
-            buf_addch(out, '?');
+            buf_addch(out, '?');    /* one per character outside printable ASCII */
         } else {
             buf_addch(out, (char)*p);
         }

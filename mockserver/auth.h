@@ -1,5 +1,6 @@
 /* auth: credentials to principals. API tokens (from --tokens FILE and the admin API),
- * compared in constant time, stored as SHA-256; never logged, only fingerprinted. */
+ * compared in constant time, stored as SHA-256, never logged, only fingerprinted; JWTs
+ * go to the OIDC registry (oidc.h). */
 #ifndef HOG_AUTH_H
 #define HOG_AUTH_H
 
@@ -12,11 +13,13 @@
 #include "rc.h"
 
 struct store;
+struct oidc;
+struct auth_denial;
 
 /* Who made a request. */
 struct principal {
     char *id;               /* "pr_alice" */
-    char *auth_path;        /* "api_token" (later: k8s_sa, github_oidc, tailscale) */
+    char *auth_path;        /* "api_token", "k8s_sa", "github_oidc" or "tailscale" */
     char *subject;          /* what the credential named: the token's fingerprint, a sub... */
     char *display_name;
     cJSON *attributes;      /* object of extra facts; never NULL */
@@ -29,6 +32,9 @@ struct auth;
 /* A new resolver over the store's tokens table (auth_free). */
 struct auth *auth_new(struct store *store);
 void auth_free(struct auth *a);
+/* Resolve JWT credentials (anything with a '.' that is not tok_...) through o, borrowed
+ * until auth_free; without one they are refused as API tokens only. */
+void auth_set_oidc(struct auth *a, struct oidc *o);
 
 /* Register the tokens of a JSON/YAML file: {"tok_...": {"principal_id": ..., "display_name": ...}}
  * or a list of {token, principal_id, display_name} (display_name optional: the principal
@@ -47,9 +53,11 @@ enum rc auth_revoke(struct auth *a, const char *token_or_fingerprint);
  * ", " as RFC 9110 combines them, which reads as a duplicate). RC_OK and a new principal
  * (principal_free); RC_DENIED and a sentence for WWW-Authenticate's error_description
  * appended to why ("the token was revoked", ...): never the credential, at most its
- * fingerprint. Served from a cache after the first use of a token. */
+ * fingerprint. On RC_DENIED, denial (may be NULL) holds the status and problem code
+ * (401 invalid_token for anything but a JWT; see oidc_resolve for those) and what the
+ * journal may keep. API tokens are served from a cache after their first use. */
 enum rc auth_resolve(struct auth *a, const char *authorization, struct principal **out,
-                     struct buf *why);
+                     struct auth_denial *denial, struct buf *why);
 
 /* True when token has the api_token form: "tok_" + 1..200 of [A-Za-z0-9_-]. */
 bool auth_token_well_formed(const char *token);
@@ -65,8 +73,10 @@ cJSON *auth_list_tokens(struct auth *a);
 
 /* Append the WWW-Authenticate value for a refused credential:
  * Bearer error="invalid_token", error_description="why" (quotes and backslashes escaped,
- * bytes outside printable ASCII replaced by '?'). */
+ * characters outside printable ASCII replaced by one '?' each, en and em dashes by '-'). */
 void auth_challenge(struct buf *out, const char *why);
+/* The same with another RFC 6750 error code ("insufficient_scope" for a 403). */
+void auth_challenge_error(struct buf *out, const char *error, const char *why);
 
 #define AUTH_FINGERPRINT_SIZE 24
 /* "fp_" + 12 hex digits of SHA-256(secret): safe to log and journal. */

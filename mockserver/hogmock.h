@@ -34,6 +34,10 @@ struct hogmock_config {
     const char *limits_path;    /* NULL: the default limits */
     const char *ready_file;     /* NULL: none; gets the URL once listening */
     const char *admin_token;    /* NULL: admin API on loopback only, no token */
+    const char *auth_config_path; /* NULL: none; trusted OIDC issuers and TrustMappings */
+    const char *tailscale_listen; /* NULL: none; "HOST:PORT" of the Tailscale ingress listener */
+    const char *const *issuers; /* NULL or NULL-terminated: built-in OIDC issuers to run, "k8s"
+                                 * or "github", or "NAME=PEMFILE" with a key; read at start */
     unsigned threads;           /* 0: one per core */
     uint64_t boot_ms;           /* how long a new box stays "creating" */
     uint64_t snapshot_ms;       /* how long a box stays "snapshotting" */
@@ -56,6 +60,8 @@ enum rc hogmock_start(const struct hogmock_config *cfg, struct hogmock **out, st
 /* "http://127.0.0.1:40123": the URL it listens on; borrowed until hogmock_stop. */
 const char *hogmock_url(const struct hogmock *hm);
 uint16_t hogmock_port(const struct hogmock *hm);
+/* The Tailscale ingress URL, borrowed until hogmock_stop; NULL without tailscale_listen. */
+const char *hogmock_tailscale_url(const struct hogmock *hm);
 /* Stop accepting, let requests in flight finish (up to a few seconds), free everything.
  * NULL is a no-op. */
 void hogmock_stop(struct hogmock *hm);

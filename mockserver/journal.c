@@ -400,6 +400,21 @@ static void render(struct buf *b, const struct journal_input *in, const char *pa
     json_str(b, in->principal_id);
     json_key(b, "auth_path");
     json_str(b, in->auth_path);
+    json_key(b, "auth_issuer");
+    json_str(b, in->auth_issuer);
+    json_key(b, "auth_subject");
+    if (in->auth_subject && secret_value(in->auth_subject, strlen(in->auth_subject))) {
+        /* A subject is a name, but one that looks like a credential is not kept. */
+        struct buf fp = BUF_INIT;
+
+        redact_credential(&fp, in->auth_subject);
+        json_str(b, buf_cstr(&fp));
+        buf_release(&fp);
+    } else {
+        json_str(b, in->auth_subject);
+    }
+    json_key(b, "auth_error");
+    json_str(b, in->auth_error);
     json_key(b, "headers");
     render_headers(b, in->headers);
     json_key(b, "body");

@@ -19,6 +19,9 @@ struct journal_input {
     const char *op;             /* operation name, NULL when unrouted */
     const char *principal_id;   /* NULL when unauthenticated */
     const char *auth_path;
+    const char *auth_issuer;    /* the JWT's issuer (accepted or refused), NULL when none */
+    const char *auth_subject;   /* who the credential names: a sub, a token's fingerprint */
+    const char *auth_error;     /* the problem code of a refused credential, else NULL */
     const char *const *headers; /* name, value, name, value, ..., NULL */
     const char *body;           /* request body, NULL when none */
     size_t body_len;
@@ -47,7 +50,7 @@ void journal_clear(struct journal *j);
  * at most limit of them, as a new JSON array (caller cJSON_Delete); *total (may be NULL)
  * gets how many match without the limit. An entry is
  * {seq, time, time_ms, request_id, method, path, query, op, principal_id, auth_path,
- *  headers: {lowercase name: value}, body: null | {size, sha256, content_type, json?},
+ *  auth_issuer, auth_subject, auth_error, headers: {lowercase name: value}, body: null | {size, sha256, content_type, json?},
  *  status, response_bytes, duration_ms, fault, note, stream (null, or what a streamed
  *  answer sent: see journal_update)}, with credentials (credential headers,
  * tok_... and JWTs anywhere in path, query, headers and JSON body) replaced by fingerprints. */

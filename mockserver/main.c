@@ -11,6 +11,9 @@
 
 #include "hogmock.h"
 #include "log.h"
+#include "mint_cli.h"
+
+#define MAX_ISSUERS 8
 
 static const char usage[] =
     "NAME\n"
@@ -18,6 +21,7 @@ static const char usage[] =
     "\n"
     "SYNOPSIS\n"
     "    hogmock [OPTION]...\n"
+    "    hogmock mint --issuer-key FILE --issuer URL [OPTION]...   (see hogmock mint --help)\n"
     "\n"
     "DESCRIPTION\n"
     "    Serves the hogplane API from its OpenAPI description with real state: hogboxes and\n"
@@ -26,6 +30,12 @@ static const char usage[] =
     "    RFC 9457 problem+json with a stable code. An admin API under /__hogmock/ (see\n"
     "    openapi/hogmock-admin.yaml) resets state, adds tokens, moves the clock, scripts\n"
     "    programs and reads the journal.\n"
+    "\n"
+    "    hogmock can be its own OIDC issuers (--issuer): each serves a discovery document\n"
+    "    at URL/__hogmock/oidc/NAME/.well-known/openid-configuration and its JWKS at\n"
+    "    URL/__hogmock/oidc/NAME/keys, is trusted by hogmock itself (audience hogland),\n"
+    "    and signs the tokens POST /__hogmock/mint makes, valid or broken on purpose.\n"
+    "    'hogmock mint' signs the same tokens offline with a PEM key.\n"
     "\n"
     "    Once listening it prints 'hogmock listening on URL'. SIGINT or SIGTERM stops it:\n"
     "    it stops accepting, cuts open exec streams (they end without an exit event),\n"
@@ -44,6 +54,20 @@ static const char usage[] =
     "    --tokens FILE        API tokens, YAML or JSON: {tok_...: {principal_id, display_name}}\n"
     "                         (example: fixtures/auth/tokens.yaml)\n"
     "    --limits FILE        limits in the shape of GET /v1/limits, over the defaults\n"
+    "    --auth-config FILE   trusted OIDC issuers (k8s_sa, github_oidc) and TrustMappings,\n"
+    "                         YAML or JSON: {leeway_seconds, issuers: [...], trust: [...]}\n"
+    "                         (example: fixtures/auth/auth-config.example.yaml); a bad file\n"
+    "                         stops hogmock with the file and the JSON pointer at fault\n"
+    "    --issuer NAME[=PEM]  run the built-in OIDC issuer NAME, k8s (ES256 by default) or\n"
+    "                         github (RS256), with a new key or the private key in the PEM\n"
+    "                         file (test keys: fixtures/auth/issuer-NAME.pem); repeatable\n"
+    "    --tailscale-listen HOST:PORT\n"
+    "                         also listen there as behind a Tailscale ingress: the hogplane\n"
+    "                         API only, where Tailscale-User-Login names the caller through\n"
+    "                         its tailscale TrustMapping (403 no_trust_mapping without one)\n"
+    "                         and a request without it falls back to its bearer credential;\n"
+    "                         the main listener ignores those headers and journals them as a\n"
+    "                         spoofing attempt. Prints 'hogmock tailscale ingress on URL'\n"
     "    --admin-token TOKEN  open the admin API to any client sending\n"
     "                         X-Hogmock-Admin-Token: TOKEN (default: loopback clients only)\n"
     "    --clock real|virtual time source (default real); with virtual, time moves only\n"
@@ -63,7 +87,11 @@ static const char usage[] =
     "\n"
     "EXAMPLE\n"
     "    hogmock --listen 127.0.0.1:8080 --tokens fixtures/auth/tokens.yaml &\n"
-    "    curl -H 'Authorization: Bearer tok_alice' http://127.0.0.1:8080/v1/me\n";
+    "    curl -H 'Authorization: Bearer tok_alice' http://127.0.0.1:8080/v1/me\n"
+    "\n"
+    "    hogmock --listen 127.0.0.1:8080 --issuer k8s=fixtures/auth/issuer-k8s.pem &\n"
+    "    curl -H 'Content-Type: application/json' -d '{\"issuer\": \"k8s\"}' \\\n"
+    "         http://127.0.0.1:8080/__hogmock/mint\n";
 
 static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -99,11 +127,15 @@ int main(int argc, char **argv)
     struct hogmock_config cfg;
     struct hogmock *hm;
     struct buf err = BUF_INIT;
+    const char *issuers[MAX_ISSUERS + 1] = { NULL };
+    size_t nissuers = 0;
     sigset_t stop;
     enum log_level level = LOG_INFO;
     int i, sig = 0;
 
     hogmock_config_init(&cfg);
+    if (argc > 1 && strcmp(argv[1], "mint") == 0)
+        return mint_cli_main(argc - 1, argv + 1);
     for (i = 1; i < argc; i++) {
         const char *opt = argv[i], *val = NULL, *eq = strchr(opt, '=');
         char name[32];
@@ -130,6 +162,15 @@ int main(int argc, char **argv)
         else if (strcmp(opt, "--db") == 0) { TAKE(); cfg.db_path = val; }
         else if (strcmp(opt, "--tokens") == 0) { TAKE(); cfg.tokens_path = val; }
         else if (strcmp(opt, "--limits") == 0) { TAKE(); cfg.limits_path = val; }
+        else if (strcmp(opt, "--auth-config") == 0) { TAKE(); cfg.auth_config_path = val; }
+        else if (strcmp(opt, "--tailscale-listen") == 0) { TAKE(); cfg.tailscale_listen = val; }
+        else if (strcmp(opt, "--issuer") == 0) {
+            TAKE();
+            if (nissuers == MAX_ISSUERS)
+                return bad_usage("--issuer is given more than %d times", MAX_ISSUERS);
+            issuers[nissuers++] = val;
+            cfg.issuers = issuers;
+        }
         else if (strcmp(opt, "--admin-token") == 0) {
             TAKE();
             if (!*val)
@@ -195,6 +236,8 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("hogmock listening on %s\n", hogmock_url(hm));
+    if (hogmock_tailscale_url(hm))
+        printf("hogmock tailscale ingress on %s\n", hogmock_tailscale_url(hm));
     fflush(stdout);
     sigwait(&stop, &sig);
     log_info("%s: stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");

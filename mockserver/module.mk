@@ -4,7 +4,7 @@ HOGMOCK_OBJ := $(HOGMOCK_SRC:%.c=$(BUILD)/obj/%.o)
 HOGMOCK_MAIN_OBJ := $(BUILD)/obj/mockserver/main.o
 LIBHOGMOCK := $(BUILD)/lib/libhogmock.a
 HOGMOCK := $(BIN)/hogmock
-HOGMOCK_PKGS := libmicrohttpd sqlite3 $(LIBHOG_PKGS)
+HOGMOCK_PKGS := libmicrohttpd sqlite3 libcurl $(LIBHOG_PKGS)
 BINARIES += $(HOGMOCK)
 DEPFILES += $(HOGMOCK_OBJ:.o=.d) $(HOGMOCK_MAIN_OBJ:.o=.d)
 

@@ -19,13 +19,16 @@
 #include "admin.h"
 #include "auth.h"
 #include "bundle.h"
+#include "issuer.h"
 #include "journal.h"
+#include "oidc.h"
 #include "params.h"
 #include "problem.h"
 #include "programs.h"
 #include "services.h"
 #include "sim.h"
 #include "store.h"
+#include "tailscale.h"
 #include "vclock.h"
 #include "xmalloc.h"
 #include "yamljson.h"
@@ -60,6 +63,8 @@ struct exchange {
     bool matched;
     bool started;               /* the first call (headers) is done */
     bool journaled;
+    bool ingress;               /* came in on the Tailscale ingress listener */
+    const char *note;           /* static text for the journal entry, or NULL */
     bool worker;                /* the handler runs on its own thread */
     atomic_bool worker_done;
     handler_fn *worker_fn;
@@ -69,6 +74,7 @@ struct exchange {
     uint64_t discarded;         /* bytes read past the limit and dropped */
     struct buf body;
     struct principal *principal;
+    struct auth_denial denial;  /* why the credential was refused (code "" when it was not) */
     uint64_t journal_seq;       /* 0 until journaled */
     /* a streamed answer: ops and its waker */
     const struct req_stream_ops *stream_ops;
@@ -505,13 +511,17 @@ static unsigned header_count(struct MHD_Connection *c, const char *name)
     return hc.n;
 }
 
-static void answer_unauthorized(struct exchange *ex, const char *why)
+/* A refused credential as auth_resolve described it: 401 (a bad credential) or 403 (a
+ * good one without a TrustMapping), its code, and the RFC 6750 challenge that fits. */
+static void answer_denied(struct exchange *ex, const char *why)
 {
+    const struct auth_denial *d = &ex->denial;
     struct buf challenge = BUF_INIT;
+    bool forbidden = d->status == 403;
 
-    auth_challenge(&challenge, why);
+    auth_challenge_error(&challenge, forbidden ? "insufficient_scope" : "invalid_token", why);
     req_set_header(&ex->r, "WWW-Authenticate", buf_cstr(&challenge));
-    req_problem(&ex->r, 401, "invalid_token", "%s", why);
+    req_problem(&ex->r, forbidden ? 403 : 401, d->code[0] ? d->code : "invalid_token", "%s", why);
     buf_release(&challenge);
 }
 
@@ -558,14 +568,47 @@ static void body_rules(struct hogmock *hm, struct exchange *ex)
     }
 }
 
+/* On the Tailscale ingress, the login the proxy vouches for names the caller through its
+ * TrustMapping. False after answering: no mapping (403), a bad or repeated header (401). */
+static bool tailscale_identity(struct hogmock *hm, struct exchange *ex, const char *login)
+{
+    struct buf why = BUF_INIT;
+    enum rc rc;
+
+    if (header_count(ex->conn, TAILSCALE_LOGIN_HEADER) > 1
+        || header_count(ex->conn, TAILSCALE_NAME_HEADER) > 1) {
+        buf_addstr(&why, "more than one " TAILSCALE_LOGIN_HEADER " or " TAILSCALE_NAME_HEADER
+                   " header was sent");
+        rc = RC_INVALID;
+    } else {
+        rc = tailscale_resolve(hm->oidc, login, req_header(&ex->r, TAILSCALE_NAME_HEADER),
+                               &ex->principal, &why);
+    }
+    if (rc == RC_OK) {
+        ex->r.principal = ex->principal;
+    } else {
+        ex->denial.status = rc == RC_DENIED ? 403 : 401;
+        strcpy(ex->denial.code, rc == RC_DENIED ? "no_trust_mapping" : "invalid_token");
+        if (rc == RC_DENIED)
+            snprintf(ex->denial.subject, sizeof(ex->denial.subject), "%s", login);
+        answer_denied(ex, buf_cstr(&why));
+    }
+    buf_release(&why);
+    return rc == RC_OK;
+}
+
 /* Headers are in: route, authorise, check the declared size. An early answer here
  * makes MHD skip the body. */
 static void on_headers(struct hogmock *hm, struct exchange *ex)
 {
-    const char *cl;
+    const char *cl, *ts_login = req_header(&ex->r, TAILSCALE_LOGIN_HEADER);
     enum rc rc;
 
-    ex->side = is_admin_path(ex->path) ? &hm->admin : &hm->pub;
+    if (!ex->ingress && (ts_login || req_header(&ex->r, TAILSCALE_NAME_HEADER)))
+        ex->note = "a Tailscale identity header was ignored as a spoofing attempt: only the "
+                   "Tailscale ingress listener trusts it";
+    /* The ingress serves the hogplane API only: the admin paths are unknown there. */
+    ex->side = !ex->ingress && is_admin_path(ex->path) ? &hm->admin : &hm->pub;
     if (ex->side == &hm->admin && !admin_allowed(hm, ex))
         return;
     rc = openapi_route(ex->side->api, ex->r.method, ex->path, &ex->match);
@@ -588,16 +631,23 @@ static void on_headers(struct hogmock *hm, struct exchange *ex)
     ex->r.op = ex->match.op;
     ex->r.match = &ex->match;
 
-    if (ex->side == &hm->pub) {
+    /* On the ingress without a login, the bearer credential counts, as on the main one. */
+    if (ex->side == &hm->pub && ex->ingress && ts_login && *ts_login
+        && !tailscale_identity(hm, ex, ts_login))
+        return;
+    if (ex->side == &hm->pub && !ex->principal) {
         struct buf why = BUF_INIT;
         const char *authz = req_header(&ex->r, "Authorization");
 
-        if (header_count(ex->conn, "Authorization") > 1)
+        if (header_count(ex->conn, "Authorization") > 1) {
             buf_addstr(&why, "more than one Authorization header was sent");
-        else if (auth_resolve(hm->auth, authz, &ex->principal, &why) == RC_OK)
+            ex->denial.status = 401;
+            strcpy(ex->denial.code, "invalid_token");
+        } else if (auth_resolve(hm->auth, authz, &ex->principal, &ex->denial, &why) == RC_OK) {
             ex->r.principal = ex->principal;
+        }
         if (!ex->principal) {
-            answer_unauthorized(ex, buf_cstr(&why));
+            answer_denied(ex, buf_cstr(&why));
             buf_release(&why);
             return;
         }
@@ -829,7 +879,7 @@ static enum MHD_Result queue(struct exchange *ex)
     enum MHD_Result ret;
     size_t i;
 
-    journal_exchange(ex->r.hm, ex, NULL);
+    journal_exchange(ex->r.hm, ex, ex->note);
     if (ex->waker) {
         resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read,
                                                  ex->waker, stream_response_free);
@@ -998,6 +1048,16 @@ static void journal_exchange(struct hogmock *hm, struct exchange *ex, const char
     in.op = ex->matched ? ex->r.op->name : NULL;
     in.principal_id = ex->principal ? ex->principal->id : NULL;
     in.auth_path = ex->principal ? ex->principal->auth_path : NULL;
+    if (ex->principal) {
+        const cJSON *iss = cJSON_GetObjectItemCaseSensitive(ex->principal->attributes, "issuer");
+
+        in.auth_issuer = cJSON_IsString(iss) ? iss->valuestring : NULL;
+        in.auth_subject = ex->principal->subject;
+    } else if (ex->denial.code[0]) {
+        in.auth_issuer = ex->denial.issuer[0] ? ex->denial.issuer : NULL;
+        in.auth_subject = ex->denial.subject[0] ? ex->denial.subject : NULL;
+        in.auth_error = ex->denial.code;
+    }
     in.headers = hl.v;
     in.body = ex->body.data;
     in.body_len = ex->body.len;
@@ -1052,8 +1112,8 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 
 /* ---- start and stop ----------------------------------------------------------------- */
 
-static enum rc parse_listen(const char *listen, struct sockaddr_storage *ss, int *v6,
-                            struct buf *err)
+static enum rc parse_listen(const char *opt, const char *listen, struct sockaddr_storage *ss,
+                            int *v6, struct buf *err)
 {
     const char *colon = strrchr(listen, ':');
     char host[128];
@@ -1063,13 +1123,13 @@ static enum rc parse_listen(const char *listen, struct sockaddr_storage *ss, int
 
     memset(ss, 0, sizeof(*ss));
     if (!colon || colon == listen) {
-        buf_addf(err, "--listen '%s' is not HOST:PORT (as in 127.0.0.1:0 or [::1]:8080)", listen);
+        buf_addf(err, "%s '%s' is not HOST:PORT (as in 127.0.0.1:0 or [::1]:8080)", opt, listen);
         return RC_INVALID;
     }
     errno = 0;
     port = strtoul(colon + 1, &end, 10);
     if (!colon[1] || *end || errno || port > 65535) {
-        buf_addf(err, "--listen '%s': the port must be a number from 0 to 65535", listen);
+        buf_addf(err, "%s '%s': the port must be a number from 0 to 65535", opt, listen);
         return RC_INVALID;
     }
     hlen = (size_t)(colon - listen);
@@ -1078,7 +1138,7 @@ static enum rc parse_listen(const char *listen, struct sockaddr_storage *ss, int
         hlen -= 2;
     }
     if (hlen >= sizeof(host)) {
-        buf_addf(err, "--listen '%s': the host is too long", listen);
+        buf_addf(err, "%s '%s': the host is too long", opt, listen);
         return RC_INVALID;
     }
     memcpy(host, listen, hlen);
@@ -1102,7 +1162,7 @@ static enum rc parse_listen(const char *listen, struct sockaddr_storage *ss, int
             return RC_OK;
         }
     }
-    buf_addf(err, "--listen '%s': '%s' is not an IPv4 or IPv6 address", listen, host);
+    buf_addf(err, "%s '%s': '%s' is not an IPv4 or IPv6 address", opt, listen, host);
     return RC_INVALID;
 }
 
@@ -1150,6 +1210,53 @@ static enum rc load_side(struct api_side *side, const char *path, const char *bu
     return RC_OK;
 }
 
+/* The same for the Tailscale ingress, whose requests are marked as such from the start
+ * (with a thread pool, a connection belongs to a worker, not to the daemon started). */
+static void *on_ingress_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    struct exchange *ex = on_uri(cls, uri, conn);
+
+    ex->ingress = true;
+    return ex;
+}
+
+/* Serve the pipeline on ss (ingress: as the Tailscale ingress): the daemon, with its URL
+ * and bound port written to url and *port; NULL (errno set) when it cannot listen there. */
+static struct MHD_Daemon *start_listener(struct hogmock *hm, unsigned flags,
+                                         const struct sockaddr_storage *ss, int v6,
+                                         bool ingress, char *url, size_t url_size,
+                                         uint16_t *port)
+{
+    const union MHD_DaemonInfo *info;
+    struct MHD_Daemon *d;
+    char host[INET6_ADDRSTRLEN];
+
+    /* The logger goes first: MHD reports problems with the options that follow it. */
+    d = MHD_start_daemon(
+        flags | (v6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL, on_request, hm,
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
+        MHD_OPTION_THREAD_POOL_SIZE, hm->cfg.threads > 1 ? hm->cfg.threads : 0u,
+        MHD_OPTION_URI_LOG_CALLBACK, ingress ? on_ingress_uri : on_uri, hm,
+        MHD_OPTION_NOTIFY_COMPLETED, on_done, hm,
+        MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
+        MHD_OPTION_CONNECTION_TIMEOUT, 120u,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+        MHD_OPTION_END);
+    if (!d)
+        return NULL;
+    info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    *port = info ? info->port : 0;
+    if (v6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)ss)->sin6_addr, host,
+                  sizeof(host));
+    else
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)ss)->sin_addr, host,
+                  sizeof(host));
+    snprintf(url, url_size, v6 ? "http://[%s]:%u" : "http://%s:%u", host, (unsigned)*port);
+    return d;
+}
+
 static void side_release(struct api_side *side)
 {
     schema_free(side->schema);
@@ -1181,10 +1288,11 @@ enum rc hogmock_start(const struct hogmock_config *cfg, struct hogmock **out, st
     static const struct route *const pub_tables[] = {
         auth_routes, sim_routes, files_routes, exec_routes, stream_routes, boxproxy_routes, NULL,
     };
-    static const struct route *const admin_tables[] = { admin_routes, NULL };
+    static const struct route *const admin_tables[] = {
+        admin_routes, admin_oidc_routes, issuer_routes, NULL,
+    };
     struct hogmock *hm = xcalloc(1, sizeof(*hm));
-    struct sockaddr_storage ss;
-    const union MHD_DaemonInfo *info;
+    struct sockaddr_storage ss, ts_ss;
     /* poll(), not epoll: with a thread pool on epoll, MHD_quiesce_daemon and a worker
      * that sees the quiesce race to take the listen socket out of the worker's epoll
      * set, and the loser aborts the process (libmicrohttpd 0.9.75). */
@@ -1192,7 +1300,8 @@ enum rc hogmock_start(const struct hogmock_config *cfg, struct hogmock **out, st
                      | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     struct timespec ts;
     enum rc rc;
-    int v6 = 0;
+    int v6 = 0, ts_v6 = 0;
+    size_t i;
 
     *out = NULL;
     xmalloc_init_cjson();
@@ -1206,6 +1315,9 @@ enum rc hogmock_start(const struct hogmock_config *cfg, struct hogmock **out, st
     hm->cfg.limits_path = own(hm, 5, cfg->limits_path);
     hm->cfg.ready_file = own(hm, 6, cfg->ready_file);
     hm->cfg.admin_token = own(hm, 7, cfg->admin_token);
+    hm->cfg.tailscale_listen = own(hm, 8, cfg->tailscale_listen);
+    hm->cfg.auth_config_path = own(hm, 9, cfg->auth_config_path);
+    hm->cfg.issuers = NULL;     /* the caller's: read from cfg below, at start only */
     if (!hm->cfg.json_body_max)
         hm->cfg.json_body_max = DEFAULT_JSON_BODY_MAX;
     if (!hm->cfg.journal_max)
@@ -1216,7 +1328,10 @@ enum rc hogmock_start(const struct hogmock_config *cfg, struct hogmock **out, st
     hm->id_salt = mix64((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)getpid());
 
     hogmock_limits_default(&hm->limits);
-    if ((rc = parse_listen(hm->cfg.listen, &ss, &v6, err)) != RC_OK
+    if ((rc = parse_listen("--listen", hm->cfg.listen, &ss, &v6, err)) != RC_OK
+        || (hm->cfg.tailscale_listen && (rc = parse_listen("--tailscale-listen",
+                                                           hm->cfg.tailscale_listen, &ts_ss,
+                                                           &ts_v6, err)))
         || (hm->cfg.limits_path && (rc = sim_load_limits(&hm->limits, hm->cfg.limits_path, err)))
         || (rc = load_side(&hm->pub, hm->cfg.spec_path, "openapi/hogplane.yaml", pub_tables, err))
         || (rc = load_side(&hm->admin, hm->cfg.admin_spec_path, "openapi/hogmock-admin.yaml",
@@ -1230,38 +1345,42 @@ enum rc hogmock_start(const struct hogmock_config *cfg, struct hogmock **out, st
     hm->auth = auth_new(hm->store);
     hm->programs = programs_new();
     hm->services = services_new();
+    hm->oidc = oidc_new(hm->clock);
+    hm->issuers = issuers_new();
     if (hm->cfg.tokens_path && (rc = auth_load_tokens(hm->auth, hm->cfg.tokens_path, err)))
         goto fail;
+    auth_set_oidc(hm->auth, hm->oidc);
+    if (hm->cfg.auth_config_path
+        && (rc = oidc_load_config(hm->oidc, hm->cfg.auth_config_path, err)) != RC_OK)
+        goto fail;
+    /* The config file's builtin_issuers, then --issuer, which may give one another key. */
+    if (hm->cfg.auth_config_path
+        && (rc = issuers_enable_config(hm->issuers, hm->cfg.auth_config_path, err)) != RC_OK)
+        goto fail;
+    for (i = 0; cfg->issuers && cfg->issuers[i]; i++)
+        if ((rc = issuers_enable(hm->issuers, cfg->issuers[i], err)) != RC_OK)
+            goto fail;
 
-    /* The logger goes first: MHD reports problems with the options that follow it. */
-    hm->daemon = MHD_start_daemon(
-        flags | (v6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL, on_request, hm,
-        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_THREAD_POOL_SIZE, hm->cfg.threads > 1 ? hm->cfg.threads : 0u,
-        MHD_OPTION_URI_LOG_CALLBACK, on_uri, hm,
-        MHD_OPTION_NOTIFY_COMPLETED, on_done, hm,
-        MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
-        MHD_OPTION_CONNECTION_TIMEOUT, 120u,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-        MHD_OPTION_END);
+    hm->daemon = start_listener(hm, flags, &ss, v6, false, hm->url, sizeof(hm->url), &hm->port);
     if (!hm->daemon) {
         buf_addf(err, "cannot listen on %s: %s", hm->cfg.listen, strerror(errno ? errno : EADDRINUSE));
         rc = RC_IO;
         goto fail;
     }
-    info = MHD_get_daemon_info(hm->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    hm->port = info ? info->port : 0;
-    {
-        char host[INET6_ADDRSTRLEN];
+    if (hm->cfg.tailscale_listen) {
+        uint16_t ts_port;
 
-        if (v6)
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)(void *)&ss)->sin6_addr, host, sizeof(host));
-        else
-            inet_ntop(AF_INET, &((struct sockaddr_in *)(void *)&ss)->sin_addr, host, sizeof(host));
-        snprintf(hm->url, sizeof(hm->url), v6 ? "http://[%s]:%u" : "http://%s:%u", host,
-                 (unsigned)hm->port);
+        hm->ts_daemon = start_listener(hm, flags, &ts_ss, ts_v6, true, hm->ts_url,
+                                       sizeof(hm->ts_url), &ts_port);
+        if (!hm->ts_daemon) {
+            buf_addf(err, "cannot listen on %s: %s", hm->cfg.tailscale_listen,
+                     strerror(errno ? errno : EADDRINUSE));
+            rc = RC_IO;
+            goto fail;
+        }
     }
+    /* Built-in issuers are named after the URL, known only now. */
+    issuers_start(hm->issuers, hm->url, hm->oidc);
     if (hm->cfg.ready_file) {
         /* Written aside and renamed, so a watcher never reads half a URL. */
         struct buf tmp = BUF_INIT;
@@ -1312,6 +1431,11 @@ uint16_t hogmock_port(const struct hogmock *hm)
     return hm->port;
 }
 
+const char *hogmock_tailscale_url(const struct hogmock *hm)
+{
+    return hm->ts_daemon ? hm->ts_url : NULL;
+}
+
 void hogmock_stop(struct hogmock *hm)
 {
     size_t i;
@@ -1323,6 +1447,8 @@ void hogmock_stop(struct hogmock *hm)
         int waited;
 
         if (fd != MHD_INVALID_SOCKET)
+            close(fd);
+        if (hm->ts_daemon && (fd = MHD_quiesce_daemon(hm->ts_daemon)) != MHD_INVALID_SOCKET)
             close(fd);
         /* Exec streams have no natural end to wait for: they are cut now (parked ones
          * woken for it). Other requests in flight get DRAIN_MS to finish; then their
@@ -1344,9 +1470,13 @@ void hogmock_stop(struct hogmock *hm)
                 atomic_store(&hm->drain_over, true);
             nanosleep(&ts, NULL);
         }
+        if (hm->ts_daemon)
+            MHD_stop_daemon(hm->ts_daemon);
         MHD_stop_daemon(hm->daemon);
     }
     services_free(hm->services);
+    issuers_free(hm->issuers);
+    oidc_free(hm->oidc);
     programs_free(hm->programs);
     auth_free(hm->auth);
     journal_free(hm->journal);

@@ -20,6 +20,8 @@ struct journal;
 struct auth;
 struct programs;
 struct services;
+struct oidc;
+struct issuers;
 
 /* One loaded API description and its handlers, by operation index. */
 struct api_side {
@@ -40,9 +42,13 @@ struct hogmock {
     struct auth *auth;
     struct programs *programs;
     struct services *services;
+    struct oidc *oidc;          /* trusted issuers and TrustMappings */
+    struct issuers *issuers;    /* hogmock's own OIDC issuers (--issuer) */
     struct MHD_Daemon *daemon;
     uint16_t port;
     char url[80];
+    struct MHD_Daemon *ts_daemon; /* the Tailscale ingress (--tailscale-listen), or NULL */
+    char ts_url[80];
     atomic_uint_fast64_t next_id;  /* request and resource id counter */
     atomic_int inflight;        /* requests between their URI and their completion */
     atomic_int threads;         /* handler and stream threads still running */
@@ -52,7 +58,7 @@ struct hogmock {
     struct req_waker *streams;  /* streamed answers not yet over, to wake at stop */
     uint64_t sse_keepalive_ms;
     uint64_t id_salt;           /* makes ids differ between runs */
-    char *owned[8];             /* copies of config strings */
+    char *owned[10];            /* copies of config strings */
 };
 
 /* A new random-looking id "<prefix><16 lowercase hex/base32 chars>" (hb_, snap_, req_),
@@ -71,5 +77,7 @@ extern const struct route stream_routes[];
 extern const struct route boxproxy_routes[];
 extern const struct route auth_routes[];
 extern const struct route admin_routes[];
+extern const struct route admin_oidc_routes[];
+extern const struct route issuer_routes[];
 
 #endif

@@ -110,7 +110,6 @@ static void test_auth_refuses_each_bad_credential_with_its_reason(void **state)
         { "Bearer \"tok_alice\"", "characters that RFC 6750 does not allow", "tok_alice" },
         { "Bearer tok_a.b~c", "the API token is malformed", "tok_a.b~c" },
         { "Bearer abcdefgh", "API tokens start with", "abcdefgh" },
-        { "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", "is a JWT", "eyJzdWIiOiJ4In0" },
         { "Bearer tok_nobody_knows_me", "the token is not known (fingerprint fp_", "tok_nobody" },
         { "Weird$Scheme tok_alice", "the auth scheme is not Bearer", "tok_alice" },
         { "Bearer tok_BOB", "the token is not known", "tok_BOB" },
@@ -181,7 +180,10 @@ static void test_auth_challenge_escapes_quotes_and_backslashes(void **state)
 
     (void)state;
     auth_challenge(&b, "say \"hi\" \\ now\n\x01\xc3\xa9");
-    assert_string_equal(buf_cstr(&b), CHALLENGE_PREFIX "say \\\"hi\\\" \\\\ now????\"");
+    assert_string_equal(buf_cstr(&b), CHALLENGE_PREFIX "say \\\"hi\\\" \\\\ now???\"");
+    buf_reset(&b);
+    auth_challenge(&b, "a \xe2\x80\x94 b \xe2\x80\x93 c");
+    assert_string_equal(buf_cstr(&b), CHALLENGE_PREFIX "a - b - c\"");
     buf_reset(&b);
     auth_challenge(&b, "");
     assert_string_equal(buf_cstr(&b), CHALLENGE_PREFIX "\"");
@@ -375,7 +377,7 @@ static char *write_temp(const char *name, const char *text)
 static enum rc resolve(struct auth *a, const char *header, struct principal **p)
 {
     struct buf why = BUF_INIT;
-    enum rc rc = auth_resolve(a, header, p, &why);
+    enum rc rc = auth_resolve(a, header, p, NULL, &why);
 
     buf_release(&why);
     return rc;
