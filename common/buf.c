@@ -231,7 +231,14 @@ void buf_add_json_str(struct buf *b, const char *s, size_t len)
             case '\n': buf_addstr(b, "\\n"); break;
             case '\r': buf_addstr(b, "\\r"); break;
             case '\t': buf_addstr(b, "\\t"); break;
-            default: buf_addf(b, "\\u%04x", c); break;
+            default: {
+                /* Not printf: output full of NUL bytes goes through here per byte. */
+                static const char hex[] = "0123456789abcdef";
+                char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+
+                buf_add(b, u, sizeof(u));
+                break;
+            }
             }
             i++;
         } else if ((n = utf8_len(p + i, len - i)) != 0) {
