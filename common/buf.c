@@ -204,11 +204,20 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 
 void buf_add_json_str(struct buf *b, const char *s, size_t len)
 {
+    static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
+    char *o;
 
-    buf_grow(b, len + 2);
-    buf_addch(b, '"');
+    /* One grow for the worst case (every byte a \u00XX), then plain stores: this runs
+     * over every byte a command streams. */
+    if (len > (SIZE_MAX - 2) / 6) {
+        fprintf(stderr, "fatal: buffer size overflow\n");
+        abort();
+    }
+    buf_grow(b, len * 6 + 2);
+    o = b->data + b->len;
+    *o++ = '"';
     while (i < len) {
         unsigned char c = p[i];
         size_t n, run;
@@ -218,36 +227,40 @@ void buf_add_json_str(struct buf *b, const char *s, size_t len)
                       && p[run] != '\\'; run++)
             ;
         if (run > i) {
-            buf_add(b, p + i, run - i);
+            memcpy(o, p + i, run - i);
+            o += run - i;
             i = run;
             continue;
         }
         if (c == '"' || c == '\\') {
-            buf_addch(b, '\\');
-            buf_addch(b, (char)c);
+            *o++ = '\\';
+            *o++ = (char)c;
             i++;
         } else if (c < 0x20) {
+            *o++ = '\\';
             switch (c) {
-            case '\n': buf_addstr(b, "\\n"); break;
-            case '\r': buf_addstr(b, "\\r"); break;
-            case '\t': buf_addstr(b, "\\t"); break;
-            default: {
-                /* Not printf: output full of NUL bytes goes through here per byte. */
-                static const char hex[] = "0123456789abcdef";
-                char u[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-
-                buf_add(b, u, sizeof(u));
+            case '\n': *o++ = 'n'; break;
+            case '\r': *o++ = 'r'; break;
+            case '\t': *o++ = 't'; break;
+            default:
+                memcpy(o, "u00", 3);
+                o[3] = hex[c >> 4];
+                o[4] = hex[c & 15];
+                o += 5;
                 break;
-            }
             }
             i++;
         } else if ((n = utf8_len(p + i, len - i)) != 0) {
-            buf_add(b, p + i, n);
+            memcpy(o, p + i, n);
+            o += n;
             i += n;
         } else {
-            buf_addstr(b, "\xef\xbf\xbd");
+            memcpy(o, "\xef\xbf\xbd", 3);   /* U+FFFD: 3 bytes for 1, within the 6 */
+            o += 3;
             i++;
         }
     }
-    buf_addch(b, '"');
+    *o++ = '"';
+    b->len = (size_t)(o - b->data);
+    b->data[b->len] = '\0';
 }

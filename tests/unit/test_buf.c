@@ -126,6 +126,44 @@ static void test_mem_equal_ct_compares_content_and_length(void **state)
     assert_true(mem_equal_ct("", 0, "", 0));
 }
 
+static void test_buf_add_json_str_escapes_and_repairs(void **state)
+{
+    static const struct { const char *in; size_t len; const char *out; } cases[] = {
+        { "", 0, "\"\"" },
+        { "plain", 5, "\"plain\"" },
+        { "a\"b\\c", 5, "\"a\\\"b\\\\c\"" },
+        { "\n\r\t\b\f", 5, "\"\\n\\r\\t\\u0008\\u000c\"" },
+        { "x\0y\x1f", 4, "\"x\\u0000y\\u001f\"" },
+        { "\xc3\xa9\xe2\x82\xac\xf0\x9f\x90\x97", 9, "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x90\x97\"" },
+        { "a\xff" "b\xc3", 4, "\"a\xef\xbf\xbd" "b\xef\xbf\xbd\"" },
+        { "\xed\xa0\x80", 3, "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"" },
+        { "\x7f", 1, "\"\x7f\"" },
+    };
+    struct buf b = BUF_INIT;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        buf_reset(&b);
+        buf_addstr(&b, "<");
+        buf_add_json_str(&b, cases[i].in, cases[i].len);
+        buf_addstr(&b, ">");
+        assert_int_equal(b.len, strlen(cases[i].out) + 2);
+        assert_memory_equal(b.data + 1, cases[i].out, b.len - 2);
+        assert_int_equal(b.data[b.len], '\0');
+    }
+    /* Every one of 65536 bytes a control character: the worst case fits. */
+    {
+        char *zeros = calloc(65536, 1);
+
+        buf_reset(&b);
+        buf_add_json_str(&b, zeros, 65536);
+        assert_int_equal(b.len, 65536 * 6 + 2);
+        free(zeros);
+    }
+    buf_release(&b);
+}
+
 static void test_rc_str_names_every_code(void **state)
 {
     int i;
@@ -159,6 +197,7 @@ int main(void)
         cmocka_unit_test(test_buf_detach_hands_over_the_string),
         cmocka_unit_test(test_str_prefix_and_suffix),
         cmocka_unit_test(test_mem_equal_ct_compares_content_and_length),
+        cmocka_unit_test(test_buf_add_json_str_escapes_and_repairs),
         cmocka_unit_test(test_rc_str_names_every_code),
         cmocka_unit_test(test_xstrndup_stops_at_nul_and_at_n),
     };
