@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "faults.h"
 #include "issuer.h"
 #include "log.h"
 #include "journal.h"
@@ -18,6 +19,8 @@
 #include "services.h"
 #include "store.h"
 #include "vclock.h"
+#include "verify.h"
+#include "violations.h"
 #include "xmalloc.h"
 
 #ifndef HOGMOCK_VERSION
@@ -144,6 +147,8 @@ static void admin_reset(struct req *r)
     }
     if (!principal) {
         journal_clear(hm->journal);
+        violations_clear(hm->violations);
+        faults_clear(hm->faults);
         programs_clear(hm->programs);
         services_clear(hm->services);
         oidc_clear(hm->oidc, true);
@@ -394,6 +399,19 @@ static void admin_journal_count(struct req *r)
     req_json(r, 200, o);
 }
 
+static void admin_journal_verify(struct req *r)
+{
+    struct buf err = BUF_INIT;
+    cJSON *answer = NULL;
+
+    if (verify_run(r->hm->journal, r->json, vclock_is_virtual(r->hm->clock), &answer, &err)
+        != RC_OK)
+        admin_invalid_body(r, "a check cannot be run", buf_cstr(&err));
+    else
+        req_json(r, 200, answer);
+    buf_release(&err);
+}
+
 /* ---- clock ------------------------------------------------------------------------ */
 
 static void answer_clock(struct req *r)
@@ -631,6 +649,7 @@ const struct route admin_routes[] = {
     { "adminRevokeToken", admin_revoke_token },
     { "adminJournal", admin_journal },
     { "adminJournalCount", admin_journal_count },
+    { "adminJournalVerify", admin_journal_verify },
     { "adminClock", admin_clock },
     { "adminClockAdvance", admin_clock_advance },
     { "adminClockSet", admin_clock_set },

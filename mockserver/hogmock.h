@@ -25,6 +25,14 @@ struct hog_limits {
     int64_t max_hogboxes;
 };
 
+/* Where answers come from: the simulation, fixtures, or a real host behind. */
+enum hogmock_mode {
+    HOGMOCK_SIM = 0,
+    HOGMOCK_REPLAY,
+    HOGMOCK_PROXY,
+    HOGMOCK_RECORD,
+};
+
 struct hogmock_config {
     const char *listen;         /* "HOST:PORT"; default "127.0.0.1:0" */
     const char *spec_path;      /* NULL: the bundled openapi/hogplane.yaml */
@@ -45,6 +53,10 @@ struct hogmock_config {
     size_t journal_max;         /* 0: 100000 entries */
     size_t json_body_max;       /* 0: 1 MiB */
     uint64_t sse_keepalive_ms;  /* 0: 15000; a silent exec stream gets ": keepalive" this often */
+    enum hogmock_mode mode;     /* sim (default), replay, proxy or record */
+    const char *fixtures_dir;   /* replay: where fixtures are read; record: where written */
+    const char *upstream;       /* proxy and record: the real host's base URL */
+    const char *faults_path;    /* NULL: none; fault plans loaded at start */
 };
 
 struct hogmock;

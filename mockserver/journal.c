@@ -375,9 +375,19 @@ static void render_body(struct buf *b, const struct journal_input *in)
     buf_addch(b, '}');
 }
 
-/* Everything after {"seq":N. */
+/* Microseconds as milliseconds with three decimals. */
+static void add_ms3(struct buf *b, uint64_t us)
+{
+    add_u64(b, us / 1000);
+    buf_addch(b, '.');
+    buf_addch(b, (char)('0' + us / 100 % 10));
+    buf_addch(b, (char)('0' + us / 10 % 10));
+    buf_addch(b, (char)('0' + us % 10));
+}
+
+/* Everything after {"seq":N; mono_us is the arrival on the journal's monotonic clock. */
 static void render(struct buf *b, const struct journal_input *in, const char *path,
-                   const char *query)
+                   const char *query, uint64_t mono_us)
 {
     char when[40];
 
@@ -386,6 +396,8 @@ static void render(struct buf *b, const struct journal_input *in, const char *pa
     json_str(b, when);
     json_key(b, "time_ms");
     add_u64(b, in->time_ms);
+    json_key(b, "mono_ms");
+    add_ms3(b, mono_us);
     json_key(b, "request_id");
     json_str(b, in->request_id);
     json_key(b, "method");
@@ -424,11 +436,7 @@ static void render(struct buf *b, const struct journal_input *in, const char *pa
     json_key(b, "response_bytes");
     add_u64(b, in->response_bytes);
     json_key(b, "duration_ms");
-    add_u64(b, in->duration_us / 1000);
-    buf_addch(b, '.');
-    buf_addch(b, (char)('0' + in->duration_us / 100 % 10));
-    buf_addch(b, (char)('0' + in->duration_us / 10 % 10));
-    buf_addch(b, (char)('0' + in->duration_us % 10));
+    add_ms3(b, in->duration_us);
     json_key(b, "fault");
     json_str(b, in->fault);
     json_key(b, "note");
@@ -498,13 +506,20 @@ uint64_t journal_append(struct journal *j, const struct journal_input *in)
     const char *rid = in->request_id ? in->request_id : "";
     size_t lens[5], total, i;
     struct entry e;
+    struct timespec at_time;
+    int64_t mono_us;
     char *at, *old = NULL;
     uint64_t seq;
 
     /* All the work before the lock: redact, render, pack into one allocation. */
+    at_time = in->arrival;
+    if (!at_time.tv_sec && !at_time.tv_nsec)
+        clock_gettime(CLOCK_MONOTONIC, &at_time);
+    mono_us = (int64_t)(at_time.tv_sec - j->born.tv_sec) * 1000000
+              + (at_time.tv_nsec - j->born.tv_nsec) / 1000;
     redact_tokens_in(&path, in->path ? in->path : "", in->path ? strlen(in->path) : 0);
     redact_query(&query, in->query ? in->query : "");
-    render(&json, in, buf_cstr(&path), buf_cstr(&query));
+    render(&json, in, buf_cstr(&path), buf_cstr(&query), mono_us > 0 ? (uint64_t)mono_us : 0);
     lens[0] = strlen(op);
     lens[1] = strlen(principal);
     lens[2] = strlen(method);
@@ -726,7 +741,9 @@ static bool matches(const struct filter *f, const struct entry *e)
     return true;
 }
 
-cJSON *journal_query(struct journal *j, const cJSON *filter, size_t *total)
+/* The entries matching filter, at most its limit unless unlimited. */
+static cJSON *select_entries(struct journal *j, const cJSON *filter, bool unlimited,
+                             size_t *total)
 {
     struct filter f;
     char **texts;
@@ -734,9 +751,11 @@ cJSON *journal_query(struct journal *j, const cJSON *filter, size_t *total)
     cJSON *items = cJSON_CreateArray();
 
     filter_init(&f, filter);
-    texts = xcalloc(f.limit, sizeof(*texts));
     /* Copy the texts out under the lock; parse them after. */
     pthread_mutex_lock(&j->lock);
+    if (unlimited)
+        f.limit = j->count;
+    texts = xcalloc(f.limit ? f.limit : 1, sizeof(*texts));
     for (i = 0; i < j->count; i++) {
         const struct entry *e = &j->ring[(j->head + i) % j->max];
 
@@ -767,6 +786,16 @@ cJSON *journal_query(struct journal *j, const cJSON *filter, size_t *total)
     if (total)
         *total = matched;
     return items;
+}
+
+cJSON *journal_query(struct journal *j, const cJSON *filter, size_t *total)
+{
+    return select_entries(j, filter, false, total);
+}
+
+cJSON *journal_select(struct journal *j, const cJSON *filter)
+{
+    return select_entries(j, filter, true, NULL);
 }
 
 size_t journal_count(struct journal *j, const cJSON *filter)

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -14,6 +15,7 @@ struct journal;
 /* What the server knows of one finished request; every pointer is borrowed for the call. */
 struct journal_input {
     uint64_t time_ms;           /* when it arrived (hogmock's clock) */
+    struct timespec arrival;    /* when it arrived (CLOCK_MONOTONIC); zero: now */
     const char *request_id;
     const char *method, *path, *query;
     const char *op;             /* operation name, NULL when unrouted */
@@ -49,7 +51,8 @@ void journal_clear(struct journal *j);
  * (default 100, 1..1000)}, any of which may be absent (filter may be NULL), oldest first,
  * at most limit of them, as a new JSON array (caller cJSON_Delete); *total (may be NULL)
  * gets how many match without the limit. An entry is
- * {seq, time, time_ms, request_id, method, path, query, op, principal_id, auth_path,
+ * {seq, time, time_ms, mono_ms (the arrival in real milliseconds since journal_new,
+ *  to the microsecond), request_id, method, path, query, op, principal_id, auth_path,
  *  auth_issuer, auth_subject, auth_error, headers: {lowercase name: value}, body: null | {size, sha256, content_type, json?},
  *  status, response_bytes, duration_ms, fault, note, stream (null, or what a streamed
  *  answer sent: see journal_update)}, with credentials (credential headers,
@@ -57,6 +60,8 @@ void journal_clear(struct journal *j);
 cJSON *journal_query(struct journal *j, const cJSON *filter, size_t *total);
 /* How many entries match filter (its limit ignored). */
 size_t journal_count(struct journal *j, const cJSON *filter);
+/* Every entry matching filter (its limit ignored), as journal_query gives them. */
+cJSON *journal_select(struct journal *j, const cJSON *filter);
 
 /* Milliseconds since journal_new: hogmock's uptime, as the journal lives as long as it. */
 uint64_t journal_age_ms(const struct journal *j);

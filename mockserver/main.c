@@ -11,6 +11,7 @@
 
 #include "hogmock.h"
 #include "log.h"
+#include "fixtures_cli.h"
 #include "mint_cli.h"
 
 #define MAX_ISSUERS 8
@@ -22,6 +23,7 @@ static const char usage[] =
     "SYNOPSIS\n"
     "    hogmock [OPTION]...\n"
     "    hogmock mint --issuer-key FILE --issuer URL [OPTION]...   (see hogmock mint --help)\n"
+    "    hogmock fixtures derive|check ...   (see hogmock fixtures --help)\n"
     "\n"
     "DESCRIPTION\n"
     "    Serves the hogplane API from its OpenAPI description with real state: hogboxes and\n"
@@ -29,7 +31,18 @@ static const char usage[] =
     "    and validated against the spec, authenticated, journaled, and every error is an\n"
     "    RFC 9457 problem+json with a stable code. An admin API under /__hogmock/ (see\n"
     "    openapi/hogmock-admin.yaml) resets state, adds tokens, moves the clock, scripts\n"
-    "    programs and reads the journal.\n"
+    "    programs, and reads and verifies the journal (counts, order, gaps between\n"
+    "    requests, requests no operation matched).\n"
+    "\n"
+    "    Fault plans (POST /__hogmock/faults, --faults FILE) make chosen requests fail as\n"
+    "    networks and servers do: a status, a delay, a reset, garbage, a truncated or\n"
+    "    dripping body, a stall, a rate limit, a broken event stream.\n"
+    "\n"
+    "    With --mode proxy --upstream URL it stands in front of a real host instead: every\n"
+    "    /v1 request goes there, bodies streamed both ways, the credential untouched; each\n"
+    "    answer is journaled and checked against the spec (GET /__hogmock/violations), and\n"
+    "    fault plans apply on top. --mode record also writes each exchange as a fixture\n"
+    "    (credentials redacted) for --mode replay.\n"
     "\n"
     "    hogmock can be its own OIDC issuers (--issuer): each serves a discovery document\n"
     "    at URL/__hogmock/oidc/NAME/.well-known/openid-configuration and its JWKS at\n"
@@ -68,6 +81,23 @@ static const char usage[] =
     "                         and a request without it falls back to its bearer credential;\n"
     "                         the main listener ignores those headers and journals them as a\n"
     "                         spoofing attempt. Prints 'hogmock tailscale ingress on URL'\n"
+    "    --upstream URL       proxy and record modes: the real host (http:// or https://,\n"
+    "                         with a base path if it has one) every /v1 request goes to,\n"
+    "                         untouched, with its answer checked against the spec (see\n"
+    "                         GET /__hogmock/violations)\n"
+    "    --mode MODE          where /v1 answers come from: sim (default, the simulation),\n"
+    "                         replay (fixtures, see --fixtures), proxy or record (the real\n"
+    "                         host of --upstream; record also writes fixtures)\n"
+    "    --fixtures DIR       replay: the fixtures to answer from, loaded at start (a bad\n"
+    "                         file stops hogmock with the file and the JSON pointer at\n"
+    "                         fault); record: where fixtures are written. A request no\n"
+    "                         fixture matches is 404 not_found naming the closest fixture\n"
+    "                         and what differs. 'hogmock fixtures derive' makes fixtures from\n"
+    "                         the spec's examples; GET /__hogmock/fixtures lists them\n"
+    "    --faults FILE        fault plans to start with, YAML or JSON: a list of plans as\n"
+    "                         POST /__hogmock/faults takes them (examples: fixtures/faults/);\n"
+    "                         a bad plan stops hogmock with the file and the JSON pointer at\n"
+    "                         fault\n"
     "    --admin-token TOKEN  open the admin API to any client sending\n"
     "                         X-Hogmock-Admin-Token: TOKEN (default: loopback clients only)\n"
     "    --clock real|virtual time source (default real); with virtual, time moves only\n"
@@ -136,6 +166,8 @@ int main(int argc, char **argv)
     hogmock_config_init(&cfg);
     if (argc > 1 && strcmp(argv[1], "mint") == 0)
         return mint_cli_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "fixtures") == 0)
+        return fixtures_cli_main(argc - 1, argv + 1);
     for (i = 1; i < argc; i++) {
         const char *opt = argv[i], *val = NULL, *eq = strchr(opt, '=');
         char name[32];
@@ -164,6 +196,23 @@ int main(int argc, char **argv)
         else if (strcmp(opt, "--limits") == 0) { TAKE(); cfg.limits_path = val; }
         else if (strcmp(opt, "--auth-config") == 0) { TAKE(); cfg.auth_config_path = val; }
         else if (strcmp(opt, "--tailscale-listen") == 0) { TAKE(); cfg.tailscale_listen = val; }
+        else if (strcmp(opt, "--faults") == 0) { TAKE(); cfg.faults_path = val; }
+        else if (strcmp(opt, "--upstream") == 0) { TAKE(); cfg.upstream = val; }
+        else if (strcmp(opt, "--fixtures") == 0) { TAKE(); cfg.fixtures_dir = val; }
+        else if (strcmp(opt, "--mode") == 0) {
+            static const struct { const char *name; enum hogmock_mode mode; } modes[] = {
+                { "sim", HOGMOCK_SIM }, { "replay", HOGMOCK_REPLAY },
+                { "proxy", HOGMOCK_PROXY }, { "record", HOGMOCK_RECORD },
+            };
+            size_t k;
+
+            TAKE();
+            for (k = 0; k < 4 && strcmp(val, modes[k].name) != 0; k++)
+                ;
+            if (k == 4)
+                return bad_usage("--mode takes sim, replay, proxy or record, not '%s'", val);
+            cfg.mode = modes[k].mode;
+        }
         else if (strcmp(opt, "--issuer") == 0) {
             TAKE();
             if (nissuers == MAX_ISSUERS)

@@ -11,6 +11,7 @@
 
 #include "openapi.h"
 
+struct fault;
 struct hogmock;
 struct principal;
 struct req;
@@ -43,6 +44,8 @@ struct req {
     const char *body;           /* the raw body (any content type); NULL when none */
     size_t body_len;
     const struct principal *principal; /* the caller; NULL on the admin API */
+    const struct fault *stream_fault; /* a fault plan's sse_* fault for the streamed answer,
+                                       * or NULL; borrowed for the request: copy what is used */
     void *priv;                 /* the server's own state */
 };
 
@@ -84,6 +87,11 @@ enum req_stream_end {
 };
 
 #define REQ_READ_END (-1L)
+/* What read returns when the body cannot be completed (the source of it broke off): the
+ * connection is cut, so the client sees a truncated answer, not a complete one. */
+#define REQ_READ_ERROR (-2L)
+/* The same with a TCP reset instead of a close (a fault plan's dropped stream). */
+#define REQ_READ_RESET (-3L)
 
 struct req_stream_ops {
     /* Copy at most max bytes of the body into buf: the count copied, 0 when there is
@@ -116,5 +124,18 @@ void req_waker_release(struct req_waker *w);
 
 /* True once the request has its answer. */
 bool req_answered(const struct req *r);
+
+/* ---- forwarded answers (proxy and record modes) ------------------------------------- */
+
+/* The answer's X-Request-Id and the journal's request_id become id (the real host's, at
+ * most 128 bytes; longer ones are not taken). Call before the answer. */
+void req_set_request_id(struct req *r, const char *id);
+/* A streamed answer of exactly len bytes: sent with Content-Length instead of chunked.
+ * Call before req_stream; a body that ends short is cut, as with REQ_READ_ERROR. */
+void req_stream_length(struct req *r, uint64_t len);
+/* Set member name of the request's journal entry to value (taken over), replacing what
+ * the server put there: at once when the entry exists, else when it is written. May be
+ * called by the handler and, for a streamed answer, from ops->done. */
+void req_journal_set(struct req *r, const char *name, cJSON *value);
 
 #endif

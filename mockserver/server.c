@@ -19,17 +19,23 @@
 #include "admin.h"
 #include "auth.h"
 #include "bundle.h"
+#include "faults.h"
+#include "faultwire.h"
+#include "fixtures.h"
 #include "issuer.h"
 #include "journal.h"
 #include "oidc.h"
 #include "params.h"
 #include "problem.h"
 #include "programs.h"
+#include "replay.h"
 #include "services.h"
 #include "sim.h"
 #include "store.h"
 #include "tailscale.h"
+#include "upstream.h"
 #include "vclock.h"
+#include "violations.h"
 #include "xmalloc.h"
 #include "yamljson.h"
 
@@ -55,7 +61,7 @@ struct exchange {
     struct MHD_Connection *conn;
     char *uri;                  /* as received */
     char *path, *query;
-    char request_id[40];
+    char request_id[136];       /* ours, or the real host's (req_set_request_id) */
     uint64_t arrival_ms;
     struct timespec start;
     const struct api_side *side;
@@ -76,10 +82,23 @@ struct exchange {
     struct principal *principal;
     struct auth_denial denial;  /* why the credential was refused (code "" when it was not) */
     uint64_t journal_seq;       /* 0 until journaled */
+    cJSON *journal_extra;       /* members req_journal_set gave before the entry existed */
+    struct upstream_call *call; /* proxy and record modes: the forwarded request */
+    bool body_unkept;           /* the forwarded body outgrew json_body_max: not kept */
+    /* a fault plan's pick for this request (NULL: none) and how far it got */
+    struct fault *fault;
+    bool fault_applied;         /* carried out, or under way: never twice */
+    bool fault_shapes;          /* the answer goes out through faultwire_response */
+    bool fault_parked;          /* suspended until the fault timer wakes it */
+    bool fault_close;           /* once woken, close without an answer (stall) */
+    atomic_bool fault_woken;
+    const char *fault_label;    /* the journal's fault: "flt_3:status", once applied */
     /* a streamed answer: ops and its waker */
     const struct req_stream_ops *stream_ops;
     void *stream_ctx;
     struct req_waker *waker;
+    bool stream_sized;          /* req_stream_length was called */
+    uint64_t stream_size;
     /* the answer */
     bool answered, queued;
     int status;
@@ -182,6 +201,40 @@ bool req_answered(const struct req *r)
     return ex_of(r)->answered;
 }
 
+void req_set_request_id(struct req *r, const char *id)
+{
+    struct exchange *ex = ex_of(r);
+
+    if (strlen(id) < sizeof(ex->request_id))
+        snprintf(ex->request_id, sizeof(ex->request_id), "%s", id);
+}
+
+void req_stream_length(struct req *r, uint64_t len)
+{
+    ex_of(r)->stream_sized = true;
+    ex_of(r)->stream_size = len;
+}
+
+void req_journal_set(struct req *r, const char *name, cJSON *value)
+{
+    struct exchange *ex = ex_of(r);
+    cJSON *members;
+
+    if (ex->journal_seq) {
+        members = cJSON_CreateObject();
+        cJSON_AddItemToObject(members, name, value);
+        journal_update(r->hm->journal, ex->journal_seq, members);
+        cJSON_Delete(members);
+        return;
+    }
+    if (!ex->journal_extra)
+        ex->journal_extra = cJSON_CreateObject();
+    if (cJSON_GetObjectItemCaseSensitive(ex->journal_extra, name))
+        cJSON_ReplaceItemInObjectCaseSensitive(ex->journal_extra, name, value);
+    else
+        cJSON_AddItemToObject(ex->journal_extra, name, value);
+}
+
 static void answer(struct exchange *ex, int status, const char *content_type, char *body,
                    size_t len)
 {
@@ -265,7 +318,10 @@ struct req_waker {
     bool closed;                /* the request is over: nothing may touch conn */
     bool peer_gone;             /* a parked connection's client hung up */
     bool ended;                 /* read returned REQ_READ_END */
+    bool broken;                /* read returned REQ_READ_ERROR */
     uint64_t bytes;
+    struct fault_shape *shape;  /* a fault plan's pacing and cut, or NULL */
+    bool timer_pending;         /* the fault timer holds a reference, to wake it */
     struct req_waker *prev, *next;
 };
 
@@ -288,6 +344,7 @@ static void waker_unref(struct req_waker *w)
         w->next->prev = w->prev;
     pthread_mutex_unlock(&hm->streams_lock);
     pthread_mutex_destroy(&w->lock);
+    free(w->shape);
     free(w);
 }
 
@@ -377,11 +434,24 @@ void req_waker_release(struct req_waker *w)
         waker_unref(w);
 }
 
+/* The fault timer's wake of a stream held back by its shape. */
+static void waker_timer(void *arg)
+{
+    struct req_waker *w = arg;
+
+    pthread_mutex_lock(&w->lock);
+    w->timer_pending = false;
+    waker_unpark(w);
+    pthread_mutex_unlock(&w->lock);
+    waker_unref(w);
+}
+
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct req_waker *w = cls;
+    uint64_t wait = 0;
     ssize_t ret;
-    long n;
+    long n = 0;
 
     (void)pos;
     pthread_mutex_lock(&w->lock);
@@ -389,13 +459,40 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
         pthread_mutex_unlock(&w->lock);
         return MHD_CONTENT_READER_END_WITH_ERROR;
     }
+    if (w->shape && (n = fault_shape_take(w->shape, w->bytes, max, &wait)) <= 0) {
+        if (n < 0) {
+            w->broken = true;
+            ret = MHD_CONTENT_READER_END_WITH_ERROR;
+        } else {
+            /* Held back by a fault: parked until the fault timer (or the producer) wakes it. */
+            w->parked = true;
+            MHD_suspend_connection(w->conn);
+            if (!w->timer_pending) {
+                w->timer_pending = true;
+                w->refs++;
+                faultwire_after(w->hm->faultwire, wait, waker_timer, w);
+            }
+            ret = 0;
+        }
+        pthread_mutex_unlock(&w->lock);
+        return ret;
+    }
+    if (w->shape)
+        max = (size_t)n;
     n = w->ops->read(w->ctx, buf, max);
+    if (n > 0 && w->shape)
+        fault_shape_sent(w->shape, w->bytes, (size_t)n);
     if (n > 0) {
         w->bytes += (uint64_t)n;
         ret = (ssize_t)n;
     } else if (n == REQ_READ_END) {
         w->ended = true;
         ret = MHD_CONTENT_READER_END_OF_STREAM;
+    } else if (n == REQ_READ_ERROR || n == REQ_READ_RESET) {
+        w->broken = true;
+        if (n == REQ_READ_RESET)
+            faultwire_reset(w->conn);
+        ret = MHD_CONTENT_READER_END_WITH_ERROR;
     } else {
         /* Nothing yet: park the connection (no thread waits on it) until a wake. */
         w->parked = true;
@@ -419,14 +516,18 @@ static void journal_stream_end(struct hogmock *hm, struct exchange *ex,
     struct timespec now;
     uint64_t bytes, us;
     cJSON *members, *info;
-    bool ended;
+    bool ended, broken;
 
     pthread_mutex_lock(&w->lock);
     w->closed = true;
     w->parked = false;
     ended = w->ended;
+    broken = w->broken;
     bytes = w->bytes;
     pthread_mutex_unlock(&w->lock);
+    /* A body of announced length is over when its last byte went: read is not asked
+     * for the end then. */
+    ended = ended || (ex->stream_sized && bytes == ex->stream_size);
     end = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && ended ? REQ_STREAM_COMPLETE
         : atomic_load(&hm->stopping) ? REQ_STREAM_STOPPED : REQ_STREAM_CLIENT_GONE;
     info = ex->stream_ops->done(ex->stream_ctx, end, bytes);
@@ -437,7 +538,11 @@ static void journal_stream_end(struct hogmock *hm, struct exchange *ex,
         members = cJSON_CreateObject();
         cJSON_AddNumberToObject(members, "response_bytes", (double)bytes);
         cJSON_AddNumberToObject(members, "duration_ms", (double)(us / 1000) + (double)(us % 1000) / 1000.0);
-        if (end == REQ_STREAM_CLIENT_GONE)
+        if (broken && ex->fault_label)
+            cJSON_AddStringToObject(members, "note", "a fault plan cut the stream");
+        else if (broken)
+            cJSON_AddStringToObject(members, "note", "the stream was cut: its source broke off");
+        else if (end == REQ_STREAM_CLIENT_GONE)
             cJSON_AddStringToObject(members, "note", "the client went away before the stream ended");
         else if (end == REQ_STREAM_STOPPED)
             cJSON_AddStringToObject(members, "note", "hogmock stopped during the stream");
@@ -597,6 +702,322 @@ static bool tailscale_identity(struct hogmock *hm, struct exchange *ex, const ch
     return rc == RC_OK;
 }
 
+/* ---- fault plans: picked after authentication, carried out on the wire --------------- */
+
+static const char *fault_header(void *ctx, const char *name)
+{
+    return req_header(ctx, name);
+}
+
+/* Does op answer with an event stream (a 2xx of text/event-stream)? */
+static bool op_streams(const struct openapi *api, const struct openapi_op *op)
+{
+    const cJSON *r;
+
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(op->node, "responses")) {
+        const cJSON *resp = r;
+
+        if (r->string[0] == '2' && openapi_deref(api, r, &resp, NULL) == RC_OK
+            && cJSON_GetObjectItemCaseSensitive(
+                   cJSON_GetObjectItemCaseSensitive(resp, "content"), "text/event-stream"))
+            return true;
+    }
+    return false;
+}
+
+/* Does a plan fault this request? Only hogplane requests are ever faulted. */
+static void pick_fault(struct hogmock *hm, struct exchange *ex)
+{
+    struct fault_request fr;
+
+    if (ex->side != &hm->pub || faults_none(hm->faults))
+        return;
+    memset(&fr, 0, sizeof(fr));
+    fr.op = ex->matched ? ex->r.op->name : NULL;
+    fr.operation_id = ex->matched ? ex->r.op->operation_id : NULL;
+    fr.method = ex->r.method;
+    fr.path = ex->path;
+    fr.principal = ex->principal ? ex->principal->id : NULL;
+    fr.header = fault_header;
+    fr.ctx = &ex->r;
+    fr.streams = ex->matched && op_streams(ex->side->api, ex->r.op);
+    fr.now_ms = vclock_now_ms(hm->clock);
+    ex->fault = faults_pick(hm->faults, &fr);
+    if (ex->fault && fault_is_sse(ex->fault->kind))
+        ex->r.stream_fault = ex->fault;
+}
+
+static void fault_wake(void *arg)
+{
+    struct exchange *ex = arg;
+
+    /* The connection is suspended: nothing frees ex before it resumes. */
+    atomic_store(&ex->fault_woken, true);
+    MHD_resume_connection(ex->conn);
+}
+
+/* Suspend the connection for ms of real time: no thread waits; the fault timer resumes
+ * it and MHD calls on_request again (then close it without an answer when close). */
+static void fault_park(struct hogmock *hm, struct exchange *ex, uint64_t ms, bool close)
+{
+    ex->fault_parked = true;
+    ex->fault_close = close;
+    atomic_store(&ex->fault_woken, false);
+    MHD_suspend_connection(ex->conn);
+    faultwire_after(hm->faultwire, ms, fault_wake, ex);
+}
+
+/* A streamed answer that will not be sent: its producer is told the client left. */
+static void drop_stream(struct exchange *ex)
+{
+    struct req_waker *w = ex->waker;
+
+    pthread_mutex_lock(&w->lock);
+    w->closed = true;
+    w->parked = false;
+    pthread_mutex_unlock(&w->lock);
+    cJSON_Delete(ex->stream_ops->done(ex->stream_ctx, REQ_STREAM_CLIENT_GONE, 0));
+    ex->waker = NULL;
+    waker_unref(w);
+}
+
+/* Forget the operation's answer (a fault answers instead). */
+static void drop_answer(struct exchange *ex)
+{
+    size_t i;
+
+    if (ex->waker)
+        drop_stream(ex);
+    for (i = 0; i < ex->nheaders; i++) {
+        free(ex->headers[i].name);
+        free(ex->headers[i].value);
+    }
+    ex->nheaders = 0;
+    free(ex->resp_body);
+    free(ex->content_type);
+    ex->resp_body = ex->content_type = NULL;
+    ex->resp_len = 0;
+    ex->answered = false;
+}
+
+/* The fault's own answer: its status with a problem+json or raw body, or (malformed_json)
+ * the operation's JSON cut in half, which never parses. */
+static void fault_answer(struct exchange *ex, const struct fault *f)
+{
+    size_t i;
+
+    if (f->kind == FAULT_MALFORMED_JSON) {
+        struct buf b = BUF_INIT;
+        cJSON *parsed;
+        char *text;
+
+        if (ex->answered && ex->resp_len >= 2)
+            buf_add(&b, ex->resp_body, ex->resp_len / 2);
+        else
+            buf_addstr(&b, "{\"id\":\"hb_");
+        if ((parsed = cJSON_ParseWithLength(b.data, b.len)) != NULL)
+            buf_addch(&b, ',');
+        cJSON_Delete(parsed);
+        drop_answer(ex);
+        text = buf_detach(&b, &i);
+        answer(ex, f->status, "application/json", text, i);
+    } else if (f->body) {
+        drop_answer(ex);
+        answer(ex, f->status, f->content_type, xmemdup(f->body, f->body_len + 1), f->body_len);
+    } else {
+        drop_answer(ex);
+        req_problem_json(&ex->r, problem_new(f->status, f->code, "%s", f->detail));
+    }
+    for (i = 0; i < f->nheaders; i++)
+        req_set_header(&ex->r, f->headers[i].name, f->headers[i].value);
+}
+
+static void journal_exchange(struct hogmock *hm, struct exchange *ex, const char *note);
+static enum MHD_Result queue(struct exchange *ex);
+
+/* A fault that sends no answer: journal the request (status 0), then reset the
+ * connection, feed it garbage or close it (MHD_NO closes it), or park it (stall). */
+static enum MHD_Result fault_no_answer(struct hogmock *hm, struct exchange *ex)
+{
+    const struct fault *f = ex->fault;
+    bool ran = ex->answered;
+
+    drop_answer(ex);
+    ex->fault_label = f->label;
+    journal_exchange(hm, ex, ex->note ? ex->note : ran ? "the operation ran; a fault plan kept "
+                     "its answer from the client" : NULL);
+    ex->queued = true;  /* no answer will come: nothing more to journal */
+    switch (f->kind) {
+    case FAULT_RESET:
+        faultwire_reset(ex->conn);
+        return MHD_NO;
+    case FAULT_GARBAGE:
+        faultwire_garbage(ex->conn, f->seed, (size_t)f->bytes);
+        return MHD_NO;
+    case FAULT_STALL:
+        fault_park(hm, ex, f->ms, true);
+        return MHD_YES;
+    default:
+        return MHD_NO;
+    }
+}
+
+/* A before-phase fault once the request is in. True when it took the operation's place
+ * (answered, closed or parked: *ret is on_request's result); false to go on. */
+static bool fault_before(struct hogmock *hm, struct exchange *ex, enum MHD_Result *ret)
+{
+    struct fault *f = ex->fault;
+
+    ex->fault_applied = true;
+    switch (f->kind) {
+    case FAULT_DELAY:
+        /* On a virtual clock a delay takes no real time. */
+        ex->fault_label = f->label;
+        if (!f->ms || vclock_is_virtual(hm->clock))
+            return false;
+        fault_park(hm, ex, f->ms, false);
+        *ret = MHD_YES;
+        return true;
+    case FAULT_STATUS:
+    case FAULT_RATE_LIMIT:
+    case FAULT_MALFORMED_JSON:
+        fault_answer(ex, f);
+        ex->fault_label = f->label;
+        *ret = queue(ex);
+        return true;
+    default:
+        *ret = fault_no_answer(hm, ex);
+        return true;
+    }
+}
+
+/* A streamed answer goes out as the fault shapes it (stream_read applies the shape). */
+static void shape_stream(struct exchange *ex)
+{
+    struct fault_shape *sh = xmalloc(sizeof(*sh));
+
+    fault_shape_init(sh, ex->fault, ex->stream_sized ? ex->stream_size : UINT64_MAX);
+    pthread_mutex_lock(&ex->waker->lock);
+    ex->waker->shape = sh;
+    pthread_mutex_unlock(&ex->waker->lock);
+}
+
+/* A fault on the operation's answer, as it is queued. True when queue must stop there
+ * (*ret is its result); false to queue the answer, which the fault may have replaced. */
+static bool fault_after(struct hogmock *hm, struct exchange *ex, enum MHD_Result *ret)
+{
+    struct fault *f = ex->fault;
+
+    ex->fault_applied = true;
+    if (fault_is_sse(f->kind)) {
+        /* The stream carries it out (stream.c); nothing to do when none started. */
+        if (ex->waker)
+            ex->fault_label = f->label;
+        return false;
+    }
+    if (ex->waker && f->kind == FAULT_MALFORMED_JSON) {
+        if (!ex->note)
+            ex->note = "a fault plan's malformed_json was not applied: the answer is streamed";
+        return false;
+    }
+    ex->fault_label = f->label;
+    switch (f->kind) {
+    case FAULT_STATUS:
+    case FAULT_RATE_LIMIT:
+    case FAULT_MALFORMED_JSON:
+        fault_answer(ex, f);
+        return false;
+    case FAULT_DELAY:
+        if (vclock_is_virtual(hm->clock))
+            f->ms = 0;
+        if (f->in_body) {
+            ex->fault_shapes = f->ms > 0;
+            if (ex->fault_shapes && ex->waker)
+                shape_stream(ex);
+            return false;
+        }
+        if (!f->ms)
+            return false;
+        fault_park(hm, ex, f->ms, false);
+        *ret = MHD_YES;
+        return true;
+    case FAULT_TRUNCATE:
+    case FAULT_DRIP:
+        ex->fault_shapes = true;
+        if (ex->waker)
+            shape_stream(ex);
+        return false;
+    default:
+        *ret = fault_no_answer(hm, ex);
+        return true;
+    }
+}
+
+/* ---- proxy and record modes: the server's side of a forwarded request ---------------- */
+
+static void proxy_pause_intake(void *ctx)
+{
+    struct exchange *ex = ctx;
+
+    MHD_suspend_connection(ex->conn);
+}
+
+static void proxy_resume_intake(void *ctx)
+{
+    struct exchange *ex = ctx;
+
+    MHD_resume_connection(ex->conn);
+}
+
+static void proxy_answered(void *ctx)
+{
+    struct exchange *ex = ctx;
+
+    atomic_store(&ex->worker_done, true);
+    MHD_resume_connection(ex->conn);
+}
+
+/* The real host authenticates and judges the request; hogmock routes it only to know its
+ * operation (journal, checks of the answer, fault plans) and forwards it at once, so the
+ * body streams through as it arrives. */
+static void proxy_headers(struct hogmock *hm, struct exchange *ex)
+{
+    struct upstream_hooks hooks = {
+        ex, proxy_pause_intake, proxy_resume_intake, proxy_answered,
+    };
+
+    /* Tailscale headers go to the real host, whose business they are. A body that a
+     * fault keeps from it is read up to the usual bound. */
+    ex->note = NULL;
+    ex->body_limit = hm->cfg.json_body_max;
+    if (openapi_route(ex->side->api, ex->r.method, ex->path, &ex->match) == RC_OK) {
+        ex->matched = true;
+        ex->r.op = ex->match.op;
+        ex->r.match = &ex->match;
+    }
+    /* A fault in place of the operation keeps the request from the real host; a delay
+     * before it waits for the real host's answer instead. */
+    pick_fault(hm, ex);
+    if (ex->fault && ex->fault->phase == FAULT_BEFORE) {
+        if (ex->fault->kind != FAULT_DELAY)
+            return;
+        ex->fault->phase = FAULT_AFTER_COMMIT;
+    }
+    ex->call = upstream_begin(hm->upstream, &ex->r, &hooks);
+}
+
+/* A chunk of a forwarded body: kept for the journal while it is small, and passed on. */
+static void proxy_body(struct hogmock *hm, struct exchange *ex, const char *data, size_t n)
+{
+    if (!ex->body_unkept && n <= hm->cfg.json_body_max - ex->body.len) {
+        buf_add(&ex->body, data, n);
+    } else if (!ex->body_unkept) {
+        ex->body_unkept = true;
+        buf_release(&ex->body);
+    }
+    upstream_feed(ex->call, data, n);
+}
+
 /* Headers are in: route, authorise, check the declared size. An early answer here
  * makes MHD skip the body. */
 static void on_headers(struct hogmock *hm, struct exchange *ex)
@@ -611,6 +1032,10 @@ static void on_headers(struct hogmock *hm, struct exchange *ex)
     ex->side = !ex->ingress && is_admin_path(ex->path) ? &hm->admin : &hm->pub;
     if (ex->side == &hm->admin && !admin_allowed(hm, ex))
         return;
+    if (ex->side == &hm->pub && hm->upstream) {
+        proxy_headers(hm, ex);
+        return;
+    }
     rc = openapi_route(ex->side->api, ex->r.method, ex->path, &ex->match);
     if (rc == RC_METHOD_NOT_ALLOWED) {
         req_set_header(&ex->r, "Allow", ex->match.allow);
@@ -655,6 +1080,11 @@ static void on_headers(struct hogmock *hm, struct exchange *ex)
     }
 
     body_rules(hm, ex);
+    /* Fault plans come after authentication and before any check of the request; a
+     * fault in place of the operation is carried out once the body is in. */
+    pick_fault(hm, ex);
+    if (ex->fault && ex->fault->phase == FAULT_BEFORE)
+        return;
     cl = MHD_lookup_connection_value(ex->conn, MHD_HEADER_KIND, "Content-Length");
     if (cl) {
         char *end;
@@ -841,6 +1271,11 @@ static bool on_complete(struct hogmock *hm, struct exchange *ex)
                     ex->r.op->operation_id);
         return true;
     }
+    /* Replay answers the hogplane API from fixtures; the admin API stays itself. */
+    if (hm->cfg.mode == HOGMOCK_REPLAY && ex->side == &hm->pub) {
+        replay_answer(&ex->r);
+        return true;
+    }
     idx = (size_t)(ex->r.op - openapi_op_at(ex->side->api, 0));
     fn = ex->side->handlers[idx];
     if (!fn) {
@@ -879,15 +1314,26 @@ static enum MHD_Result queue(struct exchange *ex)
     enum MHD_Result ret;
     size_t i;
 
+    if (ex->fault && !ex->fault_applied && fault_after(ex->r.hm, ex, &ret))
+        return ret;
     journal_exchange(ex->r.hm, ex, ex->note);
     if (ex->waker) {
-        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read,
-                                                 ex->waker, stream_response_free);
+        resp = MHD_create_response_from_callback(ex->stream_sized ? ex->stream_size
+                                                                  : MHD_SIZE_UNKNOWN,
+                                                 16 * 1024, stream_read, ex->waker,
+                                                 stream_response_free);
         if (!resp)
             return MHD_NO;
         pthread_mutex_lock(&ex->waker->lock);
         ex->waker->refs++;
         pthread_mutex_unlock(&ex->waker->lock);
+    } else if (ex->fault_shapes) {
+        /* A body in memory, shaped by the fault. */
+        resp = faultwire_response(ex->r.hm->faultwire, ex->conn, ex->fault, ex->resp_body,
+                                  ex->resp_len, &ex->r.hm->stopping);
+        ex->resp_body = NULL;   /* taken over, even on failure */
+        if (!resp)
+            return MHD_NO;
     } else {
         resp = MHD_create_response_from_buffer(ex->resp_len, ex->resp_body, MHD_RESPMEM_MUST_FREE);
         if (!resp)
@@ -930,6 +1376,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         if (ex->answered)
             return MHD_YES;
+        if (ex->call) {
+            proxy_body(hm, ex, upload_data, n);
+            return MHD_YES;
+        }
         if (ex->too_large || n > ex->body_limit - ex->body.len) {
             /* Keep reading but not storing, and answer 413 once the body ends: closing
              * now would make the kernel reset the connection and lose the answer. A
@@ -946,10 +1396,36 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         buf_add(&ex->body, upload_data, n);
         return MHD_YES;
     }
+    if (ex->fault_parked) {
+        /* A fault's wait: over once the fault timer has resumed the connection. */
+        if (!atomic_load(&ex->fault_woken))
+            return MHD_YES;
+        ex->fault_parked = false;
+        if (ex->fault_close)
+            return MHD_NO;
+    }
     if (ex->queued)
         return MHD_YES;
     if (ex->worker)
         return atomic_load(&ex->worker_done) ? queue(ex) : MHD_YES;
+    if (ex->fault && !ex->fault_applied && ex->fault->phase == FAULT_BEFORE) {
+        enum MHD_Result ret;
+
+        if (fault_before(hm, ex, &ret))
+            return ret;
+    }
+    if (ex->call) {
+        /* The body is through: the answer comes from the transfer's thread, which
+         * resumes the connection with it. */
+        if (!ex->body_unkept) {
+            ex->r.body = ex->body.data;
+            ex->r.body_len = ex->body.len;
+        }
+        ex->worker = true;
+        MHD_suspend_connection(conn);
+        upstream_end(ex->call);
+        return MHD_YES;
+    }
     if (ex->too_large)
         req_problem(&ex->r, 413, "payload_too_large", "the body is over the limit of %zu bytes",
                     ex->body_limit);
@@ -1008,6 +1484,9 @@ static void exchange_free(struct exchange *ex)
 {
     size_t i;
 
+    upstream_call_release(ex->call);
+    fault_free(ex->fault);
+    cJSON_Delete(ex->journal_extra);
     openapi_match_release(&ex->match);
     cJSON_Delete(ex->r.path_params);
     cJSON_Delete(ex->r.query_params);
@@ -1041,6 +1520,7 @@ static void journal_exchange(struct hogmock *hm, struct exchange *ex, const char
     clock_gettime(CLOCK_MONOTONIC, &end);
     MHD_get_connection_values(ex->conn, MHD_HEADER_KIND, collect_header, &hl);
     in.time_ms = ex->arrival_ms;
+    in.arrival = ex->start;
     in.request_id = ex->request_id;
     in.method = ex->r.method;
     in.path = ex->path;
@@ -1067,7 +1547,13 @@ static void journal_exchange(struct hogmock *hm, struct exchange *ex, const char
     in.duration_us = (uint64_t)(end.tv_sec - ex->start.tv_sec) * 1000000u
                      + (uint64_t)((end.tv_nsec - ex->start.tv_nsec) / 1000);
     in.note = note;
+    in.fault = ex->fault_label;
     ex->journal_seq = journal_append(hm->journal, &in);
+    if (ex->journal_extra) {
+        journal_update(hm->journal, ex->journal_seq, ex->journal_extra);
+        cJSON_Delete(ex->journal_extra);
+        ex->journal_extra = NULL;
+    }
     free(hl.v);
 }
 
@@ -1289,7 +1775,8 @@ enum rc hogmock_start(const struct hogmock_config *cfg, struct hogmock **out, st
         auth_routes, sim_routes, files_routes, exec_routes, stream_routes, boxproxy_routes, NULL,
     };
     static const struct route *const admin_tables[] = {
-        admin_routes, admin_oidc_routes, issuer_routes, NULL,
+        admin_routes, admin_oidc_routes, issuer_routes, admin_upstream_routes,
+        replay_admin_routes, admin_faults_routes, NULL,
     };
     struct hogmock *hm = xcalloc(1, sizeof(*hm));
     struct sockaddr_storage ss, ts_ss;
@@ -1317,6 +1804,9 @@ enum rc hogmock_start(const struct hogmock_config *cfg, struct hogmock **out, st
     hm->cfg.admin_token = own(hm, 7, cfg->admin_token);
     hm->cfg.tailscale_listen = own(hm, 8, cfg->tailscale_listen);
     hm->cfg.auth_config_path = own(hm, 9, cfg->auth_config_path);
+    hm->cfg.fixtures_dir = own(hm, 11, cfg->fixtures_dir);
+    hm->cfg.upstream = own(hm, 12, cfg->upstream);
+    hm->cfg.faults_path = own(hm, 14, cfg->faults_path);
     hm->cfg.issuers = NULL;     /* the caller's: read from cfg below, at start only */
     if (!hm->cfg.json_body_max)
         hm->cfg.json_body_max = DEFAULT_JSON_BODY_MAX;
@@ -1347,6 +1837,27 @@ enum rc hogmock_start(const struct hogmock_config *cfg, struct hogmock **out, st
     hm->services = services_new();
     hm->oidc = oidc_new(hm->clock);
     hm->issuers = issuers_new();
+    if (hm->cfg.mode == HOGMOCK_REPLAY) {
+        if (!hm->cfg.fixtures_dir) {
+            buf_addstr(err, "replay mode needs the fixtures to answer from (--fixtures DIR)");
+            rc = RC_INVALID;
+            goto fail;
+        }
+        if ((rc = fixture_set_load(hm->cfg.fixtures_dir, &hm->fixtures, err)) != RC_OK)
+            goto fail;
+    }
+    hm->violations = violations_new(0);
+    hm->faults = faults_new(hm->id_salt);
+    if (!(hm->faultwire = faultwire_new())) {
+        buf_addf(err, "cannot start the fault timer thread: %s", strerror(errno));
+        rc = RC_ERR;
+        goto fail;
+    }
+    if (hm->cfg.faults_path && (rc = faults_load(hm->faults, hm->cfg.faults_path, err)) != RC_OK)
+        goto fail;
+    if ((hm->cfg.mode == HOGMOCK_PROXY || hm->cfg.mode == HOGMOCK_RECORD)
+        && (rc = upstream_new(hm, &hm->upstream, err)) != RC_OK)
+        goto fail;
     if (hm->cfg.tokens_path && (rc = auth_load_tokens(hm->auth, hm->cfg.tokens_path, err)))
         goto fail;
     auth_set_oidc(hm->auth, hm->oidc);
@@ -1461,6 +1972,9 @@ void hogmock_stop(struct hogmock *hm)
             pthread_mutex_unlock(&w->lock);
         }
         pthread_mutex_unlock(&hm->streams_lock);
+        /* Connections parked by faults (delays, stalls, drips) are woken the same way. */
+        if (hm->faultwire)
+            faultwire_flush(hm->faultwire);
         for (waited = 0; waited < DRAIN_MS + CUT_MS && (atomic_load(&hm->inflight) > 0
                                                        || atomic_load(&hm->threads) > 0);
              waited += 5) {
@@ -1474,6 +1988,11 @@ void hogmock_stop(struct hogmock *hm)
             MHD_stop_daemon(hm->ts_daemon);
         MHD_stop_daemon(hm->daemon);
     }
+    upstream_free(hm->upstream);
+    violations_free(hm->violations);
+    faultwire_free(hm->faultwire);
+    faults_free(hm->faults);
+    fixture_set_free(hm->fixtures);
     services_free(hm->services);
     issuers_free(hm->issuers);
     oidc_free(hm->oidc);

@@ -22,6 +22,11 @@ struct programs;
 struct services;
 struct oidc;
 struct issuers;
+struct faults;
+struct faultwire;
+struct upstream;
+struct violations;
+struct fixture_set;
 
 /* One loaded API description and its handlers, by operation index. */
 struct api_side {
@@ -44,6 +49,11 @@ struct hogmock {
     struct services *services;
     struct oidc *oidc;          /* trusted issuers and TrustMappings */
     struct issuers *issuers;    /* hogmock's own OIDC issuers (--issuer) */
+    struct faults *faults;      /* fault plans (admin API, --faults) */
+    struct faultwire *faultwire; /* the timer that wakes connections parked by faults */
+    struct upstream *upstream;  /* proxy and record modes: the real host; else NULL */
+    struct violations *violations; /* what the real host's answers got wrong */
+    struct fixture_set *fixtures; /* replay mode: the fixtures it answers from; else NULL */
     struct MHD_Daemon *daemon;
     uint16_t port;
     char url[80];
@@ -58,7 +68,7 @@ struct hogmock {
     struct req_waker *streams;  /* streamed answers not yet over, to wake at stop */
     uint64_t sse_keepalive_ms;
     uint64_t id_salt;           /* makes ids differ between runs */
-    char *owned[10];            /* copies of config strings */
+    char *owned[16];            /* copies of config strings */
 };
 
 /* A new random-looking id "<prefix><16 lowercase hex/base32 chars>" (hb_, snap_, req_),
@@ -79,5 +89,8 @@ extern const struct route auth_routes[];
 extern const struct route admin_routes[];
 extern const struct route admin_oidc_routes[];
 extern const struct route issuer_routes[];
+extern const struct route admin_faults_routes[];
+extern const struct route admin_upstream_routes[];
+extern const struct route replay_admin_routes[];
 
 #endif

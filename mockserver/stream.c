@@ -12,6 +12,7 @@
 #include <cjson/cJSON.h>
 
 #include "exec.h"
+#include "faults.h"
 #include "log.h"
 #include "server.h"
 #include "vclock.h"
@@ -26,7 +27,10 @@
  *   `sleep 60` sends its 4 keepalives at once when the sleep ends (at 15 s each);
  * - the journal gets the events sent, the keepalives, how the stream ended and when each
  *   of the first TIMELINE_MAX events was produced (ms since the command started, on the
- *   command's clock), so a test can check the pacing even on a virtual clock. */
+ *   command's clock), so a test can check the pacing even on a virtual clock;
+ * - a fault plan's sse_* fault counts the events queued (keepalives are not events): it
+ *   acts just before event after_event + 1 is queued (a duplicate: just after event
+ *   after_event), and a fault that ends the stream stops the command too. */
 
 /* Queued bytes above which the command waits for the client to read: the server's memory
  * per stream stays bounded whatever the command prints. */
@@ -63,6 +67,9 @@ struct stream {
     size_t queue_peak;          /* the most bytes ever queued at once */
     bool producer_done;         /* the exit event is queued (or the command gave up) */
     bool server_done;           /* the connection is over */
+    long cut;                   /* 0, or how read ends once the queue is empty: REQ_READ_END
+                                 * (close), REQ_READ_ERROR (cut), REQ_READ_RESET (drop) */
+    bool fault_fired;
 
     /* the command's thread only, until producer_done */
     uint64_t next_id;
@@ -76,6 +83,11 @@ struct stream {
     size_t ntimeline;
     int exit_code;
     bool timed_out, exited;
+    /* a fault plan's sse_* fault, copied from the request: kind -1 when none */
+    int fault;
+    uint64_t fault_after, fault_ms, fault_seed, fault_bytes;
+    uint64_t pushed;            /* events queued so far */
+    bool stall;                 /* go silent for fault_ms before the stream is cut */
 };
 
 static uint64_t mono_ms(void)
@@ -114,7 +126,7 @@ static long stream_read(void *ctx, char *out, size_t max)
     pthread_mutex_lock(&s->lock);
     avail = s->q.len - s->qoff;
     if (!avail) {
-        ret = s->producer_done ? REQ_READ_END : 0;
+        ret = !s->producer_done ? 0 : s->cut ? s->cut : REQ_READ_END;
         pthread_mutex_unlock(&s->lock);
         return ret;
     }
@@ -176,6 +188,8 @@ static cJSON *stream_done(void *ctx, enum req_stream_end end, uint64_t bytes)
         cJSON_AddNullToObject(o, "exit_code");
         cJSON_AddNullToObject(o, "timed_out");
     }
+    if (s->fault >= 0)
+        cJSON_AddBoolToObject(o, "fault_fired", s->fault_fired);
     tl = cJSON_AddArrayToObject(o, "timeline");
     for (i = 0; i < s->ntimeline; i++) {
         cJSON *m = cJSON_CreateObject();
@@ -203,7 +217,7 @@ static uint64_t cmd_now(const struct stream *s)
 /* Queue block (a whole event or comment; taken from b, which is reset). Waits while the
  * client is QUEUE_HIGH behind. Non-zero when the stream is over (the client went away,
  * hogmock stops): the command must stop. */
-static int push(struct stream *s, struct buf *b, bool is_event)
+static int push_block(struct stream *s, struct buf *b, bool is_event)
 {
     bool over;
 
@@ -246,6 +260,120 @@ static int push(struct stream *s, struct buf *b, bool is_event)
         return 1;
     req_waker_wake(s->waker);
     return 0;
+}
+
+/* The fault has fired; cut (0: none) is how the stream then ends. */
+static void fault_fired(struct stream *s, long cut)
+{
+    pthread_mutex_lock(&s->lock);
+    s->fault_fired = true;
+    if (cut)
+        s->cut = cut;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Queue the event in b with the fault, when its turn has come (push's contract). */
+static int push_faulted(struct stream *s, struct buf *b)
+{
+    struct buf extra = BUF_INIT;
+    uint64_t k = ++s->pushed;
+    const char *data;
+    int stop;
+
+    if (s->fault == FAULT_SSE_DUPLICATE_EVENT && k == s->fault_after) {
+        buf_add(&extra, b->data, b->len);
+        stop = push_block(s, b, true);
+        fault_fired(s, 0);
+        if (!stop)
+            stop = push_block(s, &extra, true);
+        buf_release(&extra);
+        return stop;
+    }
+    if (s->fault == FAULT_SSE_DUPLICATE_EVENT || s->fault == FAULT_SSE_NO_EXIT
+        || k != s->fault_after + 1)
+        return push_block(s, b, true);
+    switch (s->fault) {
+    case FAULT_SSE_DROP:
+        fault_fired(s, REQ_READ_RESET);
+        buf_reset(b);
+        return 1;
+    case FAULT_SSE_CLOSE:
+        fault_fired(s, REQ_READ_END);
+        buf_reset(b);
+        return 1;
+    case FAULT_SSE_STALL:
+        s->stall = true;
+        fault_fired(s, 0);
+        buf_reset(b);
+        return 1;
+    case FAULT_SSE_CUT_MID_LINE:
+        /* The event up to the middle of its data line, then the connection is cut. */
+        data = strstr(buf_cstr(b), "\ndata: ");
+        if (data) {
+            size_t start = (size_t)(data + 1 - b->data), end = start;
+
+            while (end < b->len && b->data[end] != '\n')
+                end++;
+            buf_truncate(b, start + (end - start) / 2);
+        }
+        push_block(s, b, false);
+        fault_fired(s, REQ_READ_ERROR);
+        return 1;
+    case FAULT_SSE_GARBAGE_LINE:
+        buf_grow(&extra, (size_t)s->fault_bytes + 1);
+        fault_garbage(s->fault_seed, extra.data, (size_t)s->fault_bytes, true);
+        extra.len = (size_t)s->fault_bytes;
+        buf_addch(&extra, '\n');
+        stop = push_block(s, &extra, false);
+        break;
+    case FAULT_SSE_UNKNOWN_EVENT_KIND:
+        buf_addstr(&extra, "event: hogmock_unknown_kind\ndata: {\"note\":\"an event kind the "
+                   "spec does not define\"}\n\n");
+        stop = push_block(s, &extra, true);
+        break;
+    default:
+        stop = 0;
+        break;
+    }
+    fault_fired(s, 0);
+    buf_release(&extra);
+    return stop ? stop : push_block(s, b, true);
+}
+
+/* Queue block through the fault plan's fault, if any (push_block's contract). */
+static int push(struct stream *s, struct buf *b, bool is_event)
+{
+    if (!is_event || s->fault < 0 || s->fault_fired)
+        return push_block(s, b, is_event);
+    return push_faulted(s, b);
+}
+
+/* A stalled stream: silent for fault_ms of real time (or until the client leaves or
+ * hogmock stops), then cut. */
+static void stall(struct stream *s)
+{
+    uint64_t until = mono_ms() + s->fault_ms, now;
+    bool gone = false;
+
+    pthread_mutex_lock(&s->lock);
+    while (!gone && !s->server_done && !atomic_load(&s->hm->stopping)
+           && (now = mono_ms()) < until) {
+        uint64_t slice = until - now < WAIT_SLICE_MS ? until - now : WAIT_SLICE_MS;
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += (long)slice * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->cond, &s->lock, &ts);
+        pthread_mutex_unlock(&s->lock);
+        gone = req_waker_gone(s->waker);
+        pthread_mutex_lock(&s->lock);
+    }
+    s->cut = REQ_READ_ERROR;
+    pthread_mutex_unlock(&s->lock);
 }
 
 static void mark(struct stream *s, uint64_t id, int kind)
@@ -357,9 +485,14 @@ static void *stream_main(void *arg)
             s->timed_out = res.timed_out;
             s->exited = true;
             pthread_mutex_unlock(&s->lock);
-            push(s, &ev, true);
+            if (s->fault == FAULT_SSE_NO_EXIT)
+                fault_fired(s, 0);
+            else
+                push(s, &ev, true);
         }
     }
+    if (s->stall)
+        stall(s);
     buf_release(&tail);
     buf_release(&ev);
     pthread_mutex_lock(&s->lock);
@@ -428,6 +561,14 @@ static void exec_hogbox_stream(struct req *r)
         return;
     }
     s = xcalloc(1, sizeof(*s));
+    s->fault = -1;
+    if (r->stream_fault) {
+        s->fault = (int)r->stream_fault->kind;
+        s->fault_after = r->stream_fault->after_event;
+        s->fault_ms = r->stream_fault->ms;
+        s->fault_seed = r->stream_fault->seed;
+        s->fault_bytes = r->stream_fault->bytes;
+    }
     if (!exec_prepare(r, &s->job)) {
         free(s);
         return;
