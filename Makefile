@@ -53,6 +53,7 @@ include common/module.mk
 include tools/module.mk
 include mockserver/module.mk
 include tests/module.mk
+include harness/module.mk
 
 -include $(DEPFILES)
 
