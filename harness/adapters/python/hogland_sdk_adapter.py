@@ -19,10 +19,9 @@ SDK exceptions become the canonical error types (harness/PROTOCOL.md section 6).
 unit-tested against tests/fake_hogland.py, a stand-in of the documented interface,
 never against the SDK itself.
 
-When `import hogland` fails, the adapter cannot run. hogconf/1 has no word for that
-yet, so it answers the runner's hello with `"runnable": false` and an `error`, then
-exits with status 3, so that a runner can report the client as not runnable rather
-than failed (a proposed extension of PROTOCOL.md section 4).
+When `import hogland` fails, the adapter cannot run: it answers the runner's hello
+with `"runnable": false` and an `error`, then exits with status 3, so that the runner
+reports the client as not runnable rather than failed (PROTOCOL.md section 4).
 
 Not announced, so their scenarios are N/A: `snapshots` and `proxy` (the README
 documents `snapshot` and `proxy_url`, but the features also need listing, reading and
@@ -637,7 +636,7 @@ def serve(tr: Translator, stdin: Any, stdout: Any) -> int:
 
 def not_runnable(reason: str, stdin: Any, stdout: Any) -> int:
     """The SDK is missing: answer the runner's hello with runnable false and an error,
-    then exit 3 (a proposed extension of PROTOCOL 4; see the module's docstring)."""
+    then exit 3 (PROTOCOL 4, not runnable)."""
     log(f"not runnable: {reason}")
     raw = stdin.readline()
     try:
