@@ -57,6 +57,27 @@ void admin_invalid_body(struct req *r, const char *what, const char *msg)
     req_problem_json(r, problem);
 }
 
+static cJSON *items_object(cJSON *items)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    cJSON_AddItemToObject(o, "items", items);
+    return o;
+}
+
+void admin_answer_items(struct req *r, cJSON *items)
+{
+    req_json(r, 200, items_object(items));
+}
+
+void admin_answer_page(struct req *r, cJSON *items, size_t total)
+{
+    cJSON *o = items_object(items);
+
+    cJSON_AddNumberToObject(o, "total", (double)total);
+    req_json(r, 200, o);
+}
+
 static void db_error(struct req *r, sqlite3 *db, const char *what)
 {
     log_error("admin: %s: %s", what, sqlite3_errmsg(db));
@@ -384,11 +405,8 @@ static void admin_journal(struct req *r)
 {
     size_t total = 0;
     cJSON *items = journal_query(r->hm->journal, r->query_params, &total);
-    cJSON *o = cJSON_CreateObject();
 
-    cJSON_AddItemToObject(o, "items", items);
-    cJSON_AddNumberToObject(o, "total", (double)total);
-    req_json(r, 200, o);
+    admin_answer_page(r, items, total);
 }
 
 static void admin_journal_count(struct req *r)
@@ -557,10 +575,7 @@ static void admin_clock_set(struct req *r)
 
 static void admin_list_programs(struct req *r)
 {
-    cJSON *o = cJSON_CreateObject();
-
-    cJSON_AddItemToObject(o, "items", programs_list(r->hm->programs));
-    req_json(r, 200, o);
+    admin_answer_items(r, programs_list(r->hm->programs));
 }
 
 static void admin_add_program(struct req *r)
@@ -600,10 +615,7 @@ static void admin_clear_programs(struct req *r)
 
 static void admin_list_services(struct req *r)
 {
-    cJSON *o = cJSON_CreateObject();
-
-    cJSON_AddItemToObject(o, "items", services_list(r->hm->services));
-    req_json(r, 200, o);
+    admin_answer_items(r, services_list(r->hm->services));
 }
 
 static void admin_set_service(struct req *r)

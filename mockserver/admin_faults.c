@@ -8,10 +8,7 @@
 
 static void admin_list_faults(struct req *r)
 {
-    cJSON *o = cJSON_CreateObject();
-
-    cJSON_AddItemToObject(o, "items", faults_list(r->hm->faults));
-    req_json(r, 200, o);
+    admin_answer_items(r, faults_list(r->hm->faults));
 }
 
 static void admin_add_fault(struct req *r)

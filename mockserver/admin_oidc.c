@@ -10,19 +10,11 @@
 #include "server.h"
 #include "xmalloc.h"
 
-static void answer_items(struct req *r, cJSON *items)
-{
-    cJSON *o = cJSON_CreateObject();
-
-    cJSON_AddItemToObject(o, "items", items);
-    req_json(r, 200, o);
-}
-
 /* ---- issuers ---------------------------------------------------------------------------- */
 
 static void admin_list_issuers(struct req *r)
 {
-    answer_items(r, oidc_list_issuers(r->hm->oidc));
+    admin_answer_items(r, oidc_list_issuers(r->hm->oidc));
 }
 
 static void admin_add_issuer(struct req *r)
@@ -66,7 +58,7 @@ static void admin_remove_issuer(struct req *r)
 
 static void admin_list_trust(struct req *r)
 {
-    answer_items(r, oidc_list_trust(r->hm->oidc));
+    admin_answer_items(r, oidc_list_trust(r->hm->oidc));
 }
 
 /* Does the stored mapping m come from the definition def? Every member of def but

@@ -2,6 +2,7 @@
  * wrong (GET and DELETE /__hogmock/violations), described in openapi/hogmock-admin.yaml. */
 #include <cjson/cJSON.h>
 
+#include "admin.h"
 #include "server.h"
 #include "violations.h"
 
@@ -9,11 +10,8 @@ static void admin_violations(struct req *r)
 {
     size_t total = 0;
     cJSON *items = violations_query(r->hm->violations, r->query_params, &total);
-    cJSON *o = cJSON_CreateObject();
 
-    cJSON_AddItemToObject(o, "items", items);
-    cJSON_AddNumberToObject(o, "total", (double)total);
-    req_json(r, 200, o);
+    admin_answer_page(r, items, total);
 }
 
 static void admin_clear_violations(struct req *r)

@@ -1,12 +1,12 @@
 #include "fixtures_cli.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bundle.h"
+#include "cli.h"
 #include "derive.h"
 #include "fixtures.h"
 #include "openapi.h"
@@ -53,19 +53,8 @@ static const char usage[] =
     "    hogmock fixtures check build/fixtures\n"
     "    hogmock --mode replay --fixtures build/fixtures --tokens fixtures/auth/tokens.yaml\n";
 
-static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int bad_usage(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("hogmock fixtures: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs(" (try hogmock fixtures --help)\n", stderr);
-    return 2;
-}
+#define BAD_USAGE(...) \
+    cli_usage_error("hogmock fixtures", "hogmock fixtures --help", __VA_ARGS__)
 
 struct save {
     const char *dir;
@@ -136,8 +125,9 @@ int fixtures_cli_main(int argc, char **argv)
 
     xmalloc_init_cjson();
     for (i = 1; i < argc; i++) {
-        const char *opt = argv[i], *val = NULL, *eq = strchr(opt, '=');
+        const char *opt = argv[i], *val;
         char name[32];
+        bool eq;
 
         if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
             fputs(usage, stdout);
@@ -153,20 +143,14 @@ int fixtures_cli_main(int argc, char **argv)
             else if (strcmp(command, "check") == 0 && !dir)
                 dir = opt;
             else
-                return bad_usage("unexpected argument '%s'", opt);
+                return BAD_USAGE("unexpected argument '%s'", opt);
             continue;
         }
-        if (eq && (size_t)(eq - opt) < sizeof(name)) {
-            snprintf(name, sizeof(name), "%.*s", (int)(eq - opt), opt);
-            opt = name;
-            val = eq + 1;
-        } else if (i + 1 < argc) {
-            val = argv[i + 1];
-        }
+        eq = cli_option(argc, argv, i, name, sizeof(name), &opt, &val);
         if (strcmp(opt, "--spec") != 0 && strcmp(opt, "--out") != 0)
-            return bad_usage("unknown option '%s'", argv[i]);
+            return BAD_USAGE("unknown option '%s'", argv[i]);
         if (!val || !*val)
-            return bad_usage("%s needs a value", opt);
+            return BAD_USAGE("%s needs a value", opt);
         if (!eq)
             i++;
         if (strcmp(opt, "--spec") == 0)
@@ -175,18 +159,18 @@ int fixtures_cli_main(int argc, char **argv)
             out = val;
     }
     if (!command)
-        return bad_usage("a command is needed: derive or check");
+        return BAD_USAGE("a command is needed: derive or check");
     if (strcmp(command, "derive") == 0) {
         if (!out)
-            return bad_usage("derive needs --out DIR");
+            return BAD_USAGE("derive needs --out DIR");
         return derive(spec, out, quiet);
     }
     if (strcmp(command, "check") == 0) {
         if (spec || out)
-            return bad_usage("check takes a directory only");
+            return BAD_USAGE("check takes a directory only");
         if (!dir)
-            return bad_usage("check needs the directory to check");
+            return BAD_USAGE("check needs the directory to check");
         return check(dir, quiet);
     }
-    return bad_usage("unknown command '%s' (derive or check)", command);
+    return BAD_USAGE("unknown command '%s' (derive or check)", command);
 }

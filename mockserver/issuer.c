@@ -7,12 +7,12 @@
 
 #include <openssl/rand.h>
 
+#include "admin.h"
 #include "base64.h"
 #include "digest.h"
 #include "jose.h"
 #include "log.h"
 #include "oidc.h"
-#include "problem.h"
 #include "server.h"
 #include "vclock.h"
 #include "xmalloc.h"
@@ -835,14 +835,7 @@ static void admin_mint(struct req *r)
                                                                : NULL,
                      r->json, now, &m, &err);
     if (rc == RC_INVALID) {
-        const char *msg = buf_cstr(&err), *sep = msg[0] == '/' ? strstr(msg, ": ") : NULL;
-        cJSON *problem = problem_new(422, "validation_failed", "%s",
-                                     "the mint request does not fit the issuer");
-        char *pointer = sep ? xstrndup(msg, (size_t)(sep - msg)) : xstrdup("");
-
-        problem_add_error(problem, pointer, sep ? sep + 2 : msg);
-        free(pointer);
-        req_problem_json(r, problem);
+        admin_invalid_body(r, "the mint request does not fit the issuer", buf_cstr(&err));
     } else if (rc != RC_OK) {
         log_error("mint: %s", buf_cstr(&err));
         req_problem(r, 500, "internal_error", "the token could not be minted");

@@ -11,9 +11,9 @@
 #include <time.h>
 
 #include "digest.h"
-#include "auth.h"
 #include "buf.h"
 #include "log.h"
+#include "redact.h"
 #include "vclock.h"
 #include "xmalloc.h"
 
@@ -43,218 +43,6 @@ struct journal {
 };
 
 /* ---- digests ---------------------------------------------------------------------- */
-
-/* ---- redaction -------------------------------------------------------------------- */
-
-/* Header and field names that carry secrets whatever their value looks like. */
-static bool secret_name(const char *name)
-{
-    static const char *const exact[] = {
-        "authorization", "proxy-authorization", "x-hogmock-admin-token", NULL,
-    };
-    static const char *const parts[] = {
-        "token", "secret", "password", "passwd", "credential", "api-key", "api_key", "apikey",
-        "private_key", "private-key", "authorization", NULL,
-    };
-    const char *const *p;
-    char lower[128];
-    size_t i;
-
-    for (i = 0; name[i] && i < sizeof(lower) - 1; i++)
-        lower[i] = (char)tolower((unsigned char)name[i]);
-    lower[i] = '\0';
-    for (p = exact; *p; p++)
-        if (strcmp(lower, *p) == 0)
-            return true;
-    for (p = parts; *p; p++)
-        if (strstr(lower, *p))
-            return true;
-    return false;
-}
-
-static bool tok_char(unsigned char c)
-{
-    return isalnum(c) || c == '_' || c == '-';
-}
-
-/* A value that is a credential whatever it is called: an API token, a JWT. */
-static bool secret_value(const char *v, size_t len)
-{
-    size_t i, dots = 0;
-
-    if (len > 4 && strncmp(v, "tok_", 4) == 0)
-        return true;
-    if (len > 3 && strncmp(v, "eyJ", 3) == 0) {
-        for (i = 0; i < len; i++)
-            dots += v[i] == '.';
-        return dots >= 2;
-    }
-    return false;
-}
-
-/* Auth schemes whose parameter is a secret. */
-static size_t scheme_len(const char *v)
-{
-    static const char *const schemes[] = {
-        "Bearer", "Basic", "Digest", "Token", "DPoP", "Negotiate", "NTLM", "ApiKey", NULL,
-    };
-    const char *const *s;
-    size_t n = 0;
-
-    while (n < 20 && v[n] && v[n] != ' ' && v[n] != '\t')
-        n++;
-    if (!n || (v[n] != ' ' && v[n] != '\t'))
-        return 0;
-    for (s = schemes; *s; s++)
-        if (strlen(*s) == n && strncasecmp(v, *s, n) == 0)
-            return n;
-    return 0;
-}
-
-static void add_fp(struct buf *out, const char *secret, size_t len)
-{
-    char fp[AUTH_FINGERPRINT_SIZE];
-
-    auth_fingerprint(secret, len, fp);
-    buf_addstr(out, fp);
-}
-
-/* "Scheme secret" -> "Scheme fp_..."; anything else -> "fp_..." of the whole. */
-static void redact_credential(struct buf *out, const char *v)
-{
-    size_t n = scheme_len(v);
-
-    if (n) {
-        const char *rest = v + n;
-        size_t len;
-
-        while (*rest == ' ' || *rest == '\t')
-            rest++;
-        len = strlen(rest);
-        while (len && (rest[len - 1] == ' ' || rest[len - 1] == '\t'))
-            len--;
-        buf_add(out, v, n);
-        buf_addch(out, ' ');
-        add_fp(out, rest, len);
-        return;
-    }
-    add_fp(out, v, strlen(v));
-}
-
-/* "a=1; b=2" -> "a=fp_..; b=fp_..": cookie names stay, values go. */
-static void redact_cookie(struct buf *out, const char *v)
-{
-    while (*v) {
-        const char *end = strchr(v, ';');
-        const char *eq;
-        size_t len = end ? (size_t)(end - v) : strlen(v);
-
-        while (len && *v == ' ') {
-            v++;
-            len--;
-        }
-        eq = memchr(v, '=', len);
-        if (out->len)
-            buf_addstr(out, "; ");
-        if (eq) {
-            buf_add(out, v, (size_t)(eq - v) + 1);
-            add_fp(out, eq + 1, len - (size_t)(eq - v) - 1);
-        } else {
-            add_fp(out, v, len);
-        }
-        v += len;
-        if (*v == ';')
-            v++;
-    }
-}
-
-static void redact_header(struct buf *out, const char *name, const char *value)
-{
-    if (strcasecmp(name, "cookie") == 0 || strcasecmp(name, "set-cookie") == 0)
-        redact_cookie(out, value);
-    else if (secret_name(name) || scheme_len(value) || secret_value(value, strlen(value)))
-        redact_credential(out, value);
-    else
-        buf_addstr(out, value);
-}
-
-/* Replace every tok_... run in s (a path) by its fingerprint. */
-static void redact_tokens_in(struct buf *out, const char *s, size_t len)
-{
-    size_t i = 0;
-
-    while (i < len) {
-        if (len - i > 4 && strncmp(s + i, "tok_", 4) == 0
-            && (i == 0 || !tok_char((unsigned char)s[i - 1]))) {
-            size_t j = i + 4;
-
-            while (j < len && tok_char((unsigned char)s[j]))
-                j++;
-            if (j > i + 4) {
-                add_fp(out, s + i, j - i);
-                i = j;
-                continue;
-            }
-        }
-        buf_addch(out, s[i++]);
-    }
-}
-
-/* A raw query: values of secret-named parameters and credential-looking values become
- * fingerprints; so does any tok_... elsewhere. */
-static void redact_query(struct buf *out, const char *q)
-{
-    while (*q) {
-        const char *amp = strchr(q, '&');
-        size_t len = amp ? (size_t)(amp - q) : strlen(q);
-        const char *eq = memchr(q, '=', len);
-
-        if (eq) {
-            char name[128];
-            size_t nlen = (size_t)(eq - q);
-            size_t vlen = len - nlen - 1;
-
-            snprintf(name, sizeof(name), "%.*s", (int)(nlen < 127 ? nlen : 127), q);
-            if (vlen && (secret_name(name) || secret_value(eq + 1, vlen)
-                         || strncasecmp(eq + 1, "Bearer", 6) == 0)) {
-                redact_tokens_in(out, q, nlen + 1);
-                add_fp(out, eq + 1, vlen);
-            } else {
-                redact_tokens_in(out, q, len);
-            }
-        } else {
-            redact_tokens_in(out, q, len);
-        }
-        q += len;
-        if (*q == '&') {
-            buf_addch(out, '&');
-            q++;
-        }
-    }
-}
-
-/* In a JSON body kept whole: secret-named members and credential-looking strings. */
-static void redact_json(cJSON *node, bool secret_member)
-{
-    cJSON *c;
-
-    if (cJSON_IsString(node) && node->valuestring) {
-        const char *v = node->valuestring;
-        size_t len = strlen(v);
-
-        if (secret_member || secret_value(v, len) || scheme_len(v)) {
-            struct buf fp = BUF_INIT;
-
-            redact_credential(&fp, v);
-            cJSON_SetValuestring(node, buf_cstr(&fp));
-            buf_release(&fp);
-        }
-        return;
-    }
-    cJSON_ArrayForEach(c, node)
-        redact_json(c, cJSON_IsObject(node) ? c->string && secret_name(c->string)
-                                            : secret_member);
-}
 
 /* ---- rendering -------------------------------------------------------------------- */
 
@@ -302,7 +90,7 @@ static void render_headers(struct buf *b, const char *const *h)
 
         for (c = lname; *c; c++)
             *c = (char)tolower((unsigned char)*c);
-        redact_header(&v, lname, h[i + 1]);
+        redact_header_light(&v, lname, h[i + 1]);
         for (k = 0; k < n && strcmp(list[k].name, lname) != 0; k++)
             ;
         if (k < n) {
@@ -362,7 +150,7 @@ static void render_body(struct buf *b, const struct journal_input *in)
         if (doc) {
             char *text;
 
-            redact_json(doc, false);
+            redact_json_light(doc);
             text = cJSON_PrintUnformatted(doc);
             if (text) {
                 buf_addstr(b, ",\"json\":");
@@ -415,7 +203,7 @@ static void render(struct buf *b, const struct journal_input *in, const char *pa
     json_key(b, "auth_issuer");
     json_str(b, in->auth_issuer);
     json_key(b, "auth_subject");
-    if (in->auth_subject && secret_value(in->auth_subject, strlen(in->auth_subject))) {
+    if (in->auth_subject && redact_secret_value(in->auth_subject, strlen(in->auth_subject))) {
         /* A subject is a name, but one that looks like a credential is not kept. */
         struct buf fp = BUF_INIT;
 
@@ -517,7 +305,7 @@ uint64_t journal_append(struct journal *j, const struct journal_input *in)
         clock_gettime(CLOCK_MONOTONIC, &at_time);
     mono_us = (int64_t)(at_time.tv_sec - j->born.tv_sec) * 1000000
               + (at_time.tv_nsec - j->born.tv_nsec) / 1000;
-    redact_tokens_in(&path, in->path ? in->path : "", in->path ? strlen(in->path) : 0);
+    redact_tokens(&path, in->path ? in->path : "", in->path ? strlen(in->path) : 0);
     redact_query(&query, in->query ? in->query : "");
     render(&json, in, buf_cstr(&path), buf_cstr(&query), mono_us > 0 ? (uint64_t)mono_us : 0);
     lens[0] = strlen(op);

@@ -4,12 +4,13 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hogmock.h"
+#include "cli.h"
 #include "log.h"
 #include "fixtures_cli.h"
 #include "mint_cli.h"
@@ -123,19 +124,7 @@ static const char usage[] =
     "    curl -H 'Content-Type: application/json' -d '{\"issuer\": \"k8s\"}' \\\n"
     "         http://127.0.0.1:8080/__hogmock/mint\n";
 
-static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int bad_usage(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("hogmock: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs(" (try --help)\n", stderr);
-    return 2;
-}
+#define BAD_USAGE(...) cli_usage_error("hogmock", "--help", __VA_ARGS__)
 
 static int parse_count(const char *opt, const char *s, unsigned long long max,
                        unsigned long long *out)
@@ -145,8 +134,7 @@ static int parse_count(const char *opt, const char *s, unsigned long long max,
     errno = 0;
     *out = strtoull(s, &end, 10);
     if (!*s || *end || errno || *out > max || s[0] == '-') {
-        fprintf(stderr, "hogmock: %s needs a number from 0 to %llu, not '%s' (try --help)\n",
-                opt, max, s);
+        BAD_USAGE("%s needs a number from 0 to %llu, not '%s'", opt, max, s);
         return -1;
     }
     return 0;
@@ -169,24 +157,19 @@ int main(int argc, char **argv)
     if (argc > 1 && strcmp(argv[1], "fixtures") == 0)
         return fixtures_cli_main(argc - 1, argv + 1);
     for (i = 1; i < argc; i++) {
-        const char *opt = argv[i], *val = NULL, *eq = strchr(opt, '=');
+        const char *opt = argv[i], *val;
         char name[32];
         unsigned long long n;
+        bool eq;
 
         if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
             fputs(usage, stdout);
             return 0;
         }
         if (strncmp(opt, "--", 2) != 0)
-            return bad_usage("unexpected argument '%s'", opt);
-        if (eq && (size_t)(eq - opt) < sizeof(name)) {
-            snprintf(name, sizeof(name), "%.*s", (int)(eq - opt), opt);
-            opt = name;
-            val = eq + 1;
-        } else if (i + 1 < argc) {
-            val = argv[i + 1];
-        }
-#define TAKE() do { if (!val) return bad_usage("%s needs a value", opt); if (!eq) i++; } while (0)
+            return BAD_USAGE("unexpected argument '%s'", opt);
+        eq = cli_option(argc, argv, i, name, sizeof(name), &opt, &val);
+#define TAKE() do { if (!val) return BAD_USAGE("%s needs a value", opt); if (!eq) i++; } while (0)
         if (strcmp(opt, "--listen") == 0) { TAKE(); cfg.listen = val; }
         else if (strcmp(opt, "--ready-file") == 0) { TAKE(); cfg.ready_file = val; }
         else if (strcmp(opt, "--spec") == 0) { TAKE(); cfg.spec_path = val; }
@@ -210,25 +193,25 @@ int main(int argc, char **argv)
             for (k = 0; k < 4 && strcmp(val, modes[k].name) != 0; k++)
                 ;
             if (k == 4)
-                return bad_usage("--mode takes sim, replay, proxy or record, not '%s'", val);
+                return BAD_USAGE("--mode takes sim, replay, proxy or record, not '%s'", val);
             cfg.mode = modes[k].mode;
         }
         else if (strcmp(opt, "--issuer") == 0) {
             TAKE();
             if (nissuers == MAX_ISSUERS)
-                return bad_usage("--issuer is given more than %d times", MAX_ISSUERS);
+                return BAD_USAGE("--issuer is given more than %d times", MAX_ISSUERS);
             issuers[nissuers++] = val;
             cfg.issuers = issuers;
         }
         else if (strcmp(opt, "--admin-token") == 0) {
             TAKE();
             if (!*val)
-                return bad_usage("%s must not be empty", opt);
+                return BAD_USAGE("%s must not be empty", opt);
             cfg.admin_token = val;
         } else if (strcmp(opt, "--clock") == 0) {
             TAKE();
             if (strcmp(val, "virtual") != 0 && strcmp(val, "real") != 0)
-                return bad_usage("--clock takes 'real' or 'virtual', not '%s'", val);
+                return BAD_USAGE("--clock takes 'real' or 'virtual', not '%s'", val);
             cfg.virtual_clock = strcmp(val, "virtual") == 0;
         } else if (strcmp(opt, "--boot-ms") == 0) {
             TAKE();
@@ -245,28 +228,28 @@ int main(int argc, char **argv)
             if (parse_count(opt, val, 256, &n))
                 return 2;
             if (n == 0)
-                return bad_usage("%s must be at least 1", opt);
+                return BAD_USAGE("%s must be at least 1", opt);
             cfg.threads = (unsigned)n;
         } else if (strcmp(opt, "--journal-max") == 0) {
             TAKE();
             if (parse_count(opt, val, 100000000ull, &n))
                 return 2;
             if (n == 0)
-                return bad_usage("%s must be at least 1", opt);
+                return BAD_USAGE("%s must be at least 1", opt);
             cfg.journal_max = (size_t)n;
         } else if (strcmp(opt, "--sse-keepalive-ms") == 0) {
             TAKE();
             if (parse_count(opt, val, 86400000ull, &n))
                 return 2;
             if (n < 10)
-                return bad_usage("%s must be at least 10", opt);
+                return BAD_USAGE("%s must be at least 10", opt);
             cfg.sse_keepalive_ms = n;
         } else if (strcmp(opt, "--log-level") == 0) {
             TAKE();
             if (log_level_parse(val, &level) != RC_OK)
-                return bad_usage("--log-level takes error, warn, info, debug or trace, not '%s'", val);
+                return BAD_USAGE("--log-level takes error, warn, info, debug or trace, not '%s'", val);
         } else {
-            return bad_usage("unknown option '%s'", argv[i]);
+            return BAD_USAGE("unknown option '%s'", argv[i]);
         }
 #undef TAKE
     }

@@ -1,7 +1,6 @@
 #include "mint_cli.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "cli.h"
 #include "issuer.h"
 #include "jose.h"
 #include "xmalloc.h"
@@ -71,19 +71,7 @@ static const char usage[] =
     "        --broken wrong_audience\n"
     "    hogmock mint --issuer-key fixtures/auth/issuer-k8s.pem --print-jwks\n";
 
-static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int bad_usage(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("hogmock mint: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs(" (try hogmock mint --help)\n", stderr);
-    return 2;
-}
+#define BAD_USAGE(...) cli_usage_error("hogmock mint", "hogmock mint --help", __VA_ARGS__)
 
 /* The request member an option sets; NULL for the options that are not members. */
 static const char *const string_options[][2] = {
@@ -125,18 +113,18 @@ static void say_invalid(const char *msg)
 
         for (i = 0; i < NSTRING_OPTIONS; i++) {
             if (strlen(string_options[i][1]) == n && strncmp(string_options[i][1], name, n) == 0) {
-                bad_usage("%s: %s", string_options[i][0], sep + 2);
+                BAD_USAGE("%s: %s", string_options[i][0], sep + 2);
                 return;
             }
         }
         if (n == strlen("lifetime_seconds") && strncmp(name, "lifetime_seconds", n) == 0) {
-            bad_usage("--lifetime: %s", sep + 2);
+            BAD_USAGE("--lifetime: %s", sep + 2);
             return;
         }
-        bad_usage("--%.*s: %s", (int)n, name, sep + 2);
+        BAD_USAGE("--%.*s: %s", (int)n, name, sep + 2);
         return;
     }
-    bad_usage("%s", msg);
+    BAD_USAGE("%s", msg);
 }
 
 int mint_cli_main(int argc, char **argv)
@@ -153,8 +141,9 @@ int mint_cli_main(int argc, char **argv)
 
     xmalloc_init_cjson();
     for (i = 1; i < argc; i++) {
-        const char *arg = argv[i], *opt = arg, *val = NULL, *eq = strchr(opt, '=');
+        const char *arg = argv[i], *opt = arg, *val;
         char name[32];
+        bool eq;
 
         if (strcmp(opt, "-h") == 0 || strcmp(opt, "--help") == 0) {
             fputs(usage, stdout);
@@ -162,33 +151,27 @@ int mint_cli_main(int argc, char **argv)
             goto out;
         }
         if (strncmp(opt, "--", 2) != 0) {
-            bad_usage("unexpected argument '%s'", opt);
+            BAD_USAGE("unexpected argument '%s'", opt);
             goto out;
         }
-        if (eq && (size_t)(eq - opt) < sizeof(name)) {
-            snprintf(name, sizeof(name), "%.*s", (int)(eq - opt), opt);
-            opt = name;
-            val = eq + 1;
-        } else if (i + 1 < argc) {
-            val = argv[i + 1];
-        }
+        eq = cli_option(argc, argv, i, name, sizeof(name), &opt, &val);
         for (k = 0; k < NSTRING_OPTIONS; k++)
             if (strcmp(opt, string_options[k][0]) == 0)
                 break;
         if (k == NSTRING_OPTIONS && !is_other_option(opt)) {
-            bad_usage("unknown option '%s'", arg);
+            BAD_USAGE("unknown option '%s'", arg);
             goto out;
         }
         if (strcmp(opt, "--print-jwks") == 0) {
             if (eq) {
-                bad_usage("--print-jwks takes no value");
+                BAD_USAGE("--print-jwks takes no value");
                 goto out;
             }
             print_jwks = true;
             continue;
         }
         if (!val) {
-            bad_usage("%s needs a value", opt);
+            BAD_USAGE("%s needs a value", opt);
             goto out;
         }
         if (!eq)
@@ -211,7 +194,7 @@ int mint_cli_main(int argc, char **argv)
             errno = 0;
             n = strtoll(val, &end, 10);
             if (!*val || *end || errno || n < 1 || n > ISSUER_LIFETIME_MAX) {
-                bad_usage("--lifetime needs a number of seconds from 1 to %d, not '%s'",
+                BAD_USAGE("--lifetime needs a number of seconds from 1 to %d, not '%s'",
                           ISSUER_LIFETIME_MAX, val);
                 goto out;
             }
@@ -222,7 +205,7 @@ int mint_cli_main(int argc, char **argv)
 
             if (!cJSON_IsObject(claims)) {
                 cJSON_Delete(claims);
-                bad_usage("--claims needs a JSON object, as in '{\"sub\": \"x\"}'");
+                BAD_USAGE("--claims needs a JSON object, as in '{\"sub\": \"x\"}'");
                 goto out;
             }
             cJSON_DeleteItemFromObjectCaseSensitive(req, "claims");
@@ -230,15 +213,15 @@ int mint_cli_main(int argc, char **argv)
         }
     }
     if (!key_file) {
-        bad_usage("--issuer-key FILE is required");
+        BAD_USAGE("--issuer-key FILE is required");
         goto out;
     }
     if (issuer_kind_parse(kind_name, &kind) != RC_OK) {
-        bad_usage("--kind takes k8s or github, not '%s'", kind_name);
+        BAD_USAGE("--kind takes k8s or github, not '%s'", kind_name);
         goto out;
     }
     if (!print_jwks && (!iss || !*iss)) {
-        bad_usage("--issuer URL is required: the iss the verifier expects");
+        BAD_USAGE("--issuer URL is required: the iss the verifier expects");
         goto out;
     }
     if (cJSON_GetArraySize(audiences) > 0) {

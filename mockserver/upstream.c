@@ -315,32 +315,40 @@ static bool in_list(const char *list, const char *name)
     return false;
 }
 
+/* Up to max bytes of the queue q, read up to *off, copied to dst; under the lock. The
+ * queue empties once all of it is read, and moves down once high bytes of it are. */
+static size_t queue_take(struct buf *q, size_t *off, char *dst, size_t max, size_t high)
+{
+    size_t n = q->len - *off < max ? q->len - *off : max;
+
+    memcpy(dst, q->data + *off, n);
+    *off += n;
+    if (*off == q->len) {
+        buf_reset(q);
+        *off = 0;
+    } else if (*off >= high) {
+        memmove(q->data, q->data + *off, q->len - *off);
+        buf_truncate(q, q->len - *off);
+        *off = 0;
+    }
+    return n;
+}
+
 /* ---- the transfer's callbacks (its thread) ----------------------------------------- */
 
 static size_t on_read(char *buf, size_t size, size_t nitems, void *ctx)
 {
     struct upstream_call *c = ctx;
-    size_t max = size * nitems, avail, n;
+    size_t n;
 
     pthread_mutex_lock(&c->lock);
-    avail = c->in.len - c->in_off;
-    if (!avail) {
+    if (c->in.len == c->in_off) {
         n = c->in_ended ? 0 : CURL_READFUNC_PAUSE;
         c->send_paused = !c->in_ended;
         pthread_mutex_unlock(&c->lock);
         return n;
     }
-    n = avail < max ? avail : max;
-    memcpy(buf, c->in.data + c->in_off, n);
-    c->in_off += n;
-    if (c->in_off == c->in.len) {
-        buf_reset(&c->in);
-        c->in_off = 0;
-    } else if (c->in_off >= INTAKE_HIGH) {
-        memmove(c->in.data, c->in.data + c->in_off, c->in.len - c->in_off);
-        buf_truncate(&c->in, c->in.len - c->in_off);
-        c->in_off = 0;
-    }
+    n = queue_take(&c->in, &c->in_off, buf, size * nitems, INTAKE_HIGH);
     if (c->intake_paused && c->in.len - c->in_off < INTAKE_LOW) {
         c->intake_paused = false;
         if (!c->server_gone)
@@ -693,26 +701,13 @@ static size_t on_write(char *data, size_t size, size_t nitems, void *ctx)
 static long stream_read(void *ctx, char *buf, size_t max)
 {
     struct upstream_call *c = ctx;
-    size_t avail, n;
     bool wake = false;
     long ret;
 
     pthread_mutex_lock(&c->lock);
-    avail = c->out.len - c->out_off;
-    if (avail) {
-        n = avail < max ? avail : max;
-        memcpy(buf, c->out.data + c->out_off, n);
-        c->out_off += n;
-        if (c->out_off == c->out.len) {
-            buf_reset(&c->out);
-            c->out_off = 0;
-        } else if (c->out_off >= QUEUE_HIGH) {
-            memmove(c->out.data, c->out.data + c->out_off, c->out.len - c->out_off);
-            buf_truncate(&c->out, c->out.len - c->out_off);
-            c->out_off = 0;
-        }
+    if (c->out.len > c->out_off) {
+        ret = (long)queue_take(&c->out, &c->out_off, buf, max, QUEUE_HIGH);
         wake = c->recv_paused && c->out.len - c->out_off < QUEUE_LOW;
-        ret = (long)n;
     } else if (c->stalling) {
         ret = 0;
     } else if (c->cut) {
