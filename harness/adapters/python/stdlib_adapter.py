@@ -564,6 +564,7 @@ class SSEParser:
         self._first = True
         self._name = ""
         self._data: list = []
+        self._id = ""                      # the last event ID (WHATWG: kept across events)
 
     def feed(self, chunk: bytes) -> list:
         buf = self._pending + chunk
@@ -586,7 +587,7 @@ class SSEParser:
         line = raw.decode("utf-8", "replace")
         if not line:
             if self._data:
-                events.append((self._name or "message", "\n".join(self._data)))
+                events.append((self._name or "message", "\n".join(self._data), self._id))
             self._name, self._data = "", []
             return
         if line.startswith(":"):
@@ -598,7 +599,9 @@ class SSEParser:
             self._name = value
         elif field == "data":
             self._data.append(value)
-        # "id", "retry" and unknown fields: nothing to do for a stream that cannot resume.
+        elif field == "id" and "\0" not in value:
+            self._id = value
+        # "retry" and unknown fields: nothing to do for a stream that cannot resume.
 
 
 # --------------------------------------------------------------------------------------
@@ -793,12 +796,19 @@ def op_exec_stream(c: Client, a: Args, emit: Callable) -> dict:
     a ConnectionError (or TimeoutError), and the events written stand."""
     body = exec_body(a)
     path = f"/v1/hogboxes/{seg(a.string('box', True))}/exec/stream"
-    parser, state = SSEParser(), {"exit": None, "events": 0}
+    parser, state = SSEParser(), {"exit": None, "events": 0, "last": None}
 
     def on_chunk(chunk: bytes) -> None:
-        for name, data in parser.feed(chunk):
+        for name, data, event_id in parser.feed(chunk):
             if state["exit"] is not None:
                 return                       # nothing counts after the exit event
+            # Ids go up by one per event (the spec): an event whose id is not past the
+            # last one, with the same bytes, was sent twice and is skipped.
+            last = state["last"]
+            if last is not None and (name, data) == last[1:] and event_id.isdigit() \
+                    and last[0].isdigit() and int(event_id) <= int(last[0]):
+                continue
+            state["last"] = (event_id, name, data)
             if name in ("stdout", "stderr"):
                 text = json_object(data).get("data")
                 if not isinstance(text, str):

@@ -19,7 +19,7 @@ def feed_all(chunks: list) -> list:
     parser = sa.SSEParser()
     events = []
     for chunk in chunks:
-        events.extend(parser.feed(chunk))
+        events.extend(event[:2] for event in parser.feed(chunk))
     return events
 
 
@@ -35,7 +35,13 @@ class SSEParserTest(unittest.TestCase):
     def test_an_event_is_returned_as_soon_as_its_blank_line_came(self) -> None:
         parser = sa.SSEParser()
         self.assertEqual(parser.feed(b"event: stdout\ndata: x\n"), [])
-        self.assertEqual(parser.feed(b"\nevent: exit\n"), [("stdout", "x")])
+        self.assertEqual(parser.feed(b"\nevent: exit\n"), [("stdout", "x", "")])
+
+    def test_the_last_event_id_comes_with_each_event(self) -> None:
+        parser = sa.SSEParser()
+        self.assertEqual(parser.feed(self.STREAM),
+                         [("stdout", '{"data":"a\\n"}', "1"),
+                          ("exit", '{"exit_code":0,"timed_out":false}', "2")])
 
     def test_cr_lf_and_crlf_all_end_lines_even_split_across_chunks(self) -> None:
         self.assertEqual(feed_all([b"data: a\r", b"\ndata: b\r\r", b"data: c\n\n"]),
