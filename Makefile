@@ -54,10 +54,11 @@ include tools/module.mk
 include mockserver/module.mk
 include tests/module.mk
 include harness/module.mk
+include conformance/module.mk
 
 -include $(DEPFILES)
 
-.PHONY: all test run lint clean deps deps-test deps-lint bench
+.PHONY: all test run serve lint clean deps deps-test deps-lint bench
 
 all: deps $(LIBHOG) $(BINARIES)
 
@@ -78,10 +79,20 @@ test: deps-test
 .PHONY: test-build
 test-build: $(LIBHOG) $(BINARIES) $(TESTS)
 
-# Until the conformance runner exists, the main job is the mock itself: check the bundled
-# spec, then serve it on 127.0.0.1:8080 with the test tokens until Ctrl-C.
-RUN_LISTEN ?= 127.0.0.1:8080
+# The main job: the conformance run. Every suite through the C adapter against hogmock;
+# ADAPTER=python uses the Python standard-library adapter, ADAPTER='CMD' any other, and
+# RUN_ARGS adds hogconf options (RUN_ARGS='--suite lifecycle --junit build/junit.xml').
+# Fails when hogconf does (hogconf exits 0 all passed, 1 a scenario failed, 2 usage or
+# infrastructure; make turns any failure into its own status 2).
+ADAPTER ?=
+RUN_ARGS ?=
 run: deps
+	@$(MAKE) --no-print-directory all
+	$(BIN)/hogconf run $(if $(ADAPTER),--adapter '$(ADAPTER)') $(RUN_ARGS)
+
+# hogmock on its own, for trying a client by hand: the test tokens on RUN_LISTEN until Ctrl-C.
+RUN_LISTEN ?= 127.0.0.1:8080
+serve: deps
 	@$(MAKE) --no-print-directory all
 	$(BIN)/hogspec check -q
 	@echo "try: curl -H 'Authorization: Bearer tok_alice' http://$(RUN_LISTEN)/v1/me"
