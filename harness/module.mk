@@ -40,3 +40,27 @@ $(HOGCLIENT_TEST_BIN): $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integrat
 	$(quiet) LINK $@
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pkg,libs,integ,$(INTEG_PKGS)) -lm
+
+# The mutation self-test (tests/integration/test_mutants.c, table conformance/mutants.txt):
+# build/mutants/hog-adapter-c-mK is the C adapter with libhogclient compiled with
+# -DHOG_MUTANT=K, one deliberate bug each. Built only as prerequisites of that test.
+HOG_MUTANTS := $(shell seq 1 16)
+HOG_MUTANT_SRC := $(HOG_ADAPTER_C_SRC) $(LIBHOGCLIENT_SRC)
+HOG_MUTANT_BIN := $(HOG_MUTANTS:%=$(BUILD)/mutants/hog-adapter-c-m%)
+DEPFILES += $(foreach k,$(HOG_MUTANTS),$(HOG_MUTANT_SRC:%.c=$(BUILD)/mutants/obj$(k)/%.d))
+
+define HOG_MUTANT_RULES
+$(BUILD)/mutants/obj$(1)/%.o: %.c
+	$$(quiet) CC "$$< (mutant $(1))"
+	@mkdir -p $$(@D)
+	$$(Q)$$(CC) $$(ALL_CFLAGS) $$(call pkg,cflags,hogclient,$$(LIBHOGCLIENT_PKGS)) \
+	    -Iharness/libhogclient -DHOG_MUTANT=$(1) -c -o $$@ $$<
+
+$(BUILD)/mutants/hog-adapter-c-m$(1): $(HOG_MUTANT_SRC:%.c=$(BUILD)/mutants/obj$(1)/%.o) $$(LIBHOG)
+	$$(quiet) LINK $$@
+	@mkdir -p $$(@D)
+	$$(Q)$$(CC) $$(ALL_LDFLAGS) -o $$@ $$^ $$(call pkg,libs,hogclient,$$(LIBHOGCLIENT_PKGS)) -lm
+endef
+$(foreach k,$(HOG_MUTANTS),$(eval $(call HOG_MUTANT_RULES,$(k))))
+
+$(BUILD)/tests/integration/test_mutants: | $(HOGCONF) $(HOGMOCK) $(HOG_ADAPTER_C) $(HOG_MUTANT_BIN)

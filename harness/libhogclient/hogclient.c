@@ -534,7 +534,12 @@ enum rc hog_iter_next(struct hog_iter *it, const cJSON **item, struct hog_error 
                 hog_error_release(err);
                 return RC_OK;
             }
+#if HOG_MUTANT == 10    /* mutant 10: only the first page listed */
+            (void)next;
+            if (0) {
+#else
             if (cJSON_IsString(next) && *next->valuestring) {
+#endif
                 free(it->cursor);
                 it->cursor = xstrdup(next->valuestring);
             } else {
@@ -841,7 +846,11 @@ static int on_sse_event(const struct sse_event *ev, void *ctx)
     memset(&e, 0, sizeof(e));
     e.id = ev->id;
     if (strcmp(ev->type, "stdout") == 0 || strcmp(ev->type, "stderr") == 0) {
+#if HOG_MUTANT == 5     /* mutant 5: stdout and stderr merged */
+        e.kind = HOG_EVENT_STDOUT;
+#else
         e.kind = ev->type[3] == 'o' ? HOG_EVENT_STDOUT : HOG_EVENT_STDERR;
+#endif
         buf_reset(&st->chunk);
         if (!json_string_member(ev->data, ev->len, "data", &st->chunk)) {
             buf_addf(&st->why, "event %s (id %s) has no \"data\" string", ev->type, ev->id);
@@ -873,6 +882,10 @@ static int on_sse_event(const struct sse_event *ev, void *ctx)
         return 0;       /* unknown event names are for later versions: skip them */
     }
     st->exit.events++;
+#if HOG_MUTANT == 4     /* mutant 4: the last SSE event (the exit) dropped */
+    if (e.kind == HOG_EVENT_EXIT)
+        return 0;
+#endif
     if (st->fn && st->fn(&e, st->ctx)) {
         st->user_stopped = true;
         return 1;
@@ -940,7 +953,11 @@ enum rc hog_box_exec_stream(struct hog_client *c, const char *box,
         rc = RC_ERR;
     } else if (rc == RC_OK) {
         sse_parser_finish(&st.parser);
+#if HOG_MUTANT == 11    /* mutant 11: a stream that ends without its exit taken as success */
+        if (0) {
+#else
         if (!st.have_exit) {
+#endif
             unsigned attempts = err->attempts;
 
             hog_error_set(err, HOG_ERR_CONNECTION, "the stream ended after %u event%s without "
@@ -1028,7 +1045,11 @@ enum rc hog_file_write(struct hog_client *c, const char *box, const char *path,
 
     memset(&x, 0, sizeof(x));
     x.upload = data ? data : "";
+#if HOG_MUTANT == 9     /* mutant 9: the file's bytes cut at the first NUL */
+    x.upload_len = data ? strnlen(data, len) : 0;
+#else
     x.upload_len = data ? len : 0;
+#endif
     return file_put(c, box, path, opts, &x, out, err);
 }
 

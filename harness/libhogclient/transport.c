@@ -69,8 +69,14 @@ enum hog_error_type hog_error_type_for_status(long status)
     case 400: case 413: case 422: return HOG_ERR_VALIDATION;
     case 401: return HOG_ERR_AUTHENTICATION;
     case 403: return HOG_ERR_PERMISSION_DENIED;
+#if HOG_MUTANT == 1     /* mutant 1: 404 mapped to ServerError */
+    case 404: return HOG_ERR_SERVER;
+#else
     case 404: return HOG_ERR_NOT_FOUND;
+#endif
+#if HOG_MUTANT != 15    /* mutant 15: 409 left as a generic ApiError */
     case 409: return HOG_ERR_CONFLICT;
+#endif
     case 429: return HOG_ERR_RATE_LIMIT;
     default: return status >= 500 ? HOG_ERR_SERVER : HOG_ERR_API;
     }
@@ -276,6 +282,38 @@ static enum rc read_credential(struct hog_client *c, struct buf *out, struct hog
     size_t i, start = 0;
 
     buf_reset(out);
+#if HOG_MUTANT == 3     /* mutant 3: token file read once, then the first token kept */
+    {
+        static char *first;
+
+        if (first) {
+            buf_addstr(out, first);
+            return RC_OK;
+        }
+        if (c->token_file) {
+            FILE *f = fopen(c->token_file, "rb");
+            char chunk[4096];
+            size_t n;
+
+            if (f) {
+                struct buf t = BUF_INIT;
+
+                while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+                    buf_add(&t, chunk, n);
+                fclose(f);
+                while (t.len && isspace((unsigned char)t.data[t.len - 1]))
+                    t.len--;
+                if (t.len) {
+                    first = xstrndup(t.data, t.len);
+                    buf_release(&t);
+                    buf_addstr(out, first);
+                    return RC_OK;
+                }
+                buf_release(&t);
+            }
+        }
+    }
+#endif
     if (c->token_file) {
         FILE *f = fopen(c->token_file, "rb");
         char chunk[4096];
@@ -298,8 +336,12 @@ static enum rc read_credential(struct hog_client *c, struct buf *out, struct hog
         buf_addstr(out, c->token);
     }
     /* Kubernetes and editors end the file with a newline; it is no part of the token. */
+#if HOG_MUTANT == 14    /* mutant 14: the token file's trailing newline kept */
+    while (0)
+#else
     while (out->len && isspace((unsigned char)out->data[out->len - 1]))
         out->len--;
+#endif
     while (start < out->len && isspace((unsigned char)out->data[start]))
         start++;
     if (start)
@@ -367,7 +409,9 @@ static CURLcode perform(struct hog_client *c, struct xfer *x, const char *creden
     curl_easy_setopt(h, CURLOPT_URL, x->url);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#if HOG_MUTANT != 6     /* mutant 6: no User-Agent */
     curl_easy_setopt(h, CURLOPT_USERAGENT, HOG_CLIENT_NAME "/" HOG_CLIENT_VERSION);
+#endif
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
@@ -481,7 +525,11 @@ static void error_from_answer(struct xfer *x, struct hog_error *err)
     if (err->type == HOG_ERR_NONE)
         err->type = HOG_ERR_API;
     err->status = x->status;
+#if HOG_MUTANT == 12    /* mutant 12: the problem body discarded */
+    if (0) {
+#else
     if (x->body.len) {
+#endif
         err->body = cJSON_ParseWithLength(x->body.data, x->body.len);
         if (!err->body) {
             /* Text as a JSON string, invalid UTF-8 repaired, so it can be passed on. */
@@ -490,7 +538,11 @@ static void error_from_answer(struct xfer *x, struct hog_error *err)
             buf_reset(&v);
         }
     }
+#if HOG_MUTANT == 2     /* mutant 2: Retry-After ignored */
+    if (0)
+#else
     if (xfer_header(x, "Retry-After", &v))
+#endif
         err->retry_after = hog_parse_retry_after(buf_cstr(&v), time(NULL));
     buf_reset(&v);
     if (xfer_header(x, "X-Request-Id", &v))
@@ -510,8 +562,18 @@ static bool retryable_status(long status, const struct hog_error *err)
     const char *code = hog_error_code(err);
 
     /* quota_exceeded clears only when a box is destroyed: waiting does not help. */
+#if HOG_MUTANT == 13    /* mutant 13: 429 not retried */
+    (void)code;
+    if (status == 429)
+        return false;
+#elif HOG_MUTANT == 16  /* mutant 16: a 429 quota_exceeded retried like a rate limit */
+    (void)code;
+    if (status == 429)
+        return true;
+#else
     if (status == 429)
         return !code || strcmp(code, "quota_exceeded") != 0;
+#endif
     return status == 502 || status == 503 || status == 504;
 }
 
@@ -665,8 +727,12 @@ enum rc xfer_run(struct hog_client *c, struct xfer *x, struct hog_error *err)
                 error_from_answer(x, err);
                 /* A gateway error may come after the service did the work. */
                 reached = x->status == 502 || x->status == 504;
+#if HOG_MUTANT == 7     /* mutant 7: a non-idempotent POST retried */
+                retry = !x->delivered && !x->read_called && retryable_status(x->status, err);
+#else
                 retry = x->idempotent && !x->delivered && !x->read_called
                         && retryable_status(x->status, err);
+#endif
             }
         }
         if (!retry || n >= max)
@@ -683,6 +749,14 @@ enum rc xfer_run(struct hog_client *c, struct xfer *x, struct hog_error *err)
             break;
         if (reached)
             x->maybe_done = true;
+#if HOG_MUTANT == 8     /* mutant 8: a new Idempotency-Key for each retry */
+        if (x->idempotency_key) {
+            static char fresh[37];
+
+            hog_uuid4(fresh);
+            x->idempotency_key = fresh;
+        }
+#endif
         wait_ms(c, wait);
     }
     if (rc == RC_OK)
