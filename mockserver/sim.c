@@ -890,24 +890,53 @@ static const char box_list_sql[] =
     "   IS NOT json_extract(f.value, '$[1]'))"
     " ORDER BY created_at / 1000, id LIMIT ?6";
 
+/* Run a bound list statement (asking for limit + 1 rows) into items: at most limit rows
+ * through row(), then next_cursor (kind, the sort column sec_col and the row's id, with
+ * filters) when a row was left over, else null; the statement is reset. */
+static void page_fill(struct answer *a, sqlite3 *db, sqlite3_stmt *st, int64_t limit,
+                      cJSON *(*row)(sqlite3_stmt *), int sec_col, char kind,
+                      const char *filters, const char *what)
+{
+    cJSON *items = cJSON_GetObjectItemCaseSensitive(a->body, "items");
+    char last_id[ID_SIZE] = "";
+    int64_t last_sec = 0, shown = 0;
+    int step;
+
+    while ((step = sqlite3_step(st)) == SQLITE_ROW && shown < limit) {
+        cJSON_AddItemToArray(items, row(st));
+        last_sec = sqlite3_column_int64(st, sec_col);
+        snprintf(last_id, sizeof(last_id), "%s", col_text(st, 0));
+        shown++;
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        db_fail(a, db, what);
+    } else if (step == SQLITE_ROW) {
+        char *next = cursor_make(kind, last_sec, last_id, filters);
+
+        cJSON_AddStringToObject(a->body, "next_cursor", next);
+        free(next);
+    } else {
+        cJSON_AddNullToObject(a->body, "next_cursor");
+    }
+    sqlite3_reset(st);
+}
+
 static void list_hogboxes(struct req *r)
 {
     struct hogmock *hm = r->hm;
     struct store *s = hm->store;
-    int64_t limit = req_query_int(r, "limit", 20), sec = -1, last_sec = 0;
+    int64_t limit = req_query_int(r, "limit", 20), sec = -1;
     const char *state = req_query_str(r, "state"), *cursor = req_query_str(r, "cursor");
     const cJSON *labels = cJSON_GetObjectItemCaseSensitive(r->query_params, "label"), *v;
     struct answer a = { 200, NULL, NULL, "" };
     struct buf filters = BUF_INIT;
     const char **sorted = NULL;
-    cJSON *pairs = cJSON_CreateArray(), *items;
-    char after[ID_SIZE] = "", last_id[ID_SIZE] = "", *pairs_text = NULL;
+    cJSON *pairs = cJSON_CreateArray();
+    char after[ID_SIZE] = "", *pairs_text = NULL;
     const char *why;
     sqlite3_stmt *st;
     sqlite3 *db;
     size_t n = 0, i;
-    int64_t shown = 0;
-    int step;
 
     if (limit < 1 || limit > 100)
         limit = 20;
@@ -955,7 +984,7 @@ static void list_hogboxes(struct req *r)
 
     db = store_lock(s);
     a.body = cJSON_CreateObject();
-    items = cJSON_AddArrayToObject(a.body, "items");
+    cJSON_AddArrayToObject(a.body, "items");
     if (!settle(s, settle_principal_sql, r->principal->id, now_ms(hm))
         || !(st = store_stmt(s, box_list_sql))) {
         db_fail(&a, db, "list hogboxes");
@@ -967,23 +996,7 @@ static void list_hogboxes(struct req *r)
     store_bind_text(st, 4, after);
     store_bind_text(st, 5, pairs_text);
     sqlite3_bind_int64(st, 6, limit + 1);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW && shown < limit) {
-        cJSON_AddItemToArray(items, box_row_json(st));
-        last_sec = sqlite3_column_int64(st, 10);
-        snprintf(last_id, sizeof(last_id), "%s", col_text(st, 0));
-        shown++;
-    }
-    if (step != SQLITE_ROW && step != SQLITE_DONE) {
-        db_fail(&a, db, "list hogboxes");
-    } else if (step == SQLITE_ROW) {
-        char *next = cursor_make('h', last_sec, last_id, buf_cstr(&filters));
-
-        cJSON_AddStringToObject(a.body, "next_cursor", next);
-        free(next);
-    } else {
-        cJSON_AddNullToObject(a.body, "next_cursor");
-    }
-    sqlite3_reset(st);
+    page_fill(&a, db, st, limit, box_row_json, 10, 'h', buf_cstr(&filters), "list hogboxes");
 unlock:
     store_unlock(s);
 send:
@@ -1200,14 +1213,12 @@ static const char snap_list_sql[] =
 static void list_snapshots(struct req *r)
 {
     struct store *s = r->hm->store;
-    int64_t limit = req_query_int(r, "limit", 20), sec = -1, last_sec = 0, shown = 0;
+    int64_t limit = req_query_int(r, "limit", 20), sec = -1;
     const char *cursor = req_query_str(r, "cursor"), *why;
     struct answer a = { 200, NULL, NULL, "" };
-    char after[ID_SIZE] = "", last_id[ID_SIZE] = "";
+    char after[ID_SIZE] = "";
     sqlite3_stmt *st;
     sqlite3 *db;
-    cJSON *items;
-    int step;
 
     if (limit < 1 || limit > 100)
         limit = 20;
@@ -1217,7 +1228,7 @@ static void list_snapshots(struct req *r)
     }
     db = store_lock(s);
     a.body = cJSON_CreateObject();
-    items = cJSON_AddArrayToObject(a.body, "items");
+    cJSON_AddArrayToObject(a.body, "items");
     if (!(st = store_stmt(s, snap_list_sql))) {
         db_fail(&a, db, "list snapshots");
         goto unlock;
@@ -1226,23 +1237,7 @@ static void list_snapshots(struct req *r)
     sqlite3_bind_int64(st, 2, sec);
     store_bind_text(st, 3, after);
     sqlite3_bind_int64(st, 4, limit + 1);
-    while ((step = sqlite3_step(st)) == SQLITE_ROW && shown < limit) {
-        cJSON_AddItemToArray(items, snap_row_json(st));
-        last_sec = sqlite3_column_int64(st, 4);
-        snprintf(last_id, sizeof(last_id), "%s", col_text(st, 0));
-        shown++;
-    }
-    if (step != SQLITE_ROW && step != SQLITE_DONE) {
-        db_fail(&a, db, "list snapshots");
-    } else if (step == SQLITE_ROW) {
-        char *next = cursor_make('s', last_sec, last_id, "");
-
-        cJSON_AddStringToObject(a.body, "next_cursor", next);
-        free(next);
-    } else {
-        cJSON_AddNullToObject(a.body, "next_cursor");
-    }
-    sqlite3_reset(st);
+    page_fill(&a, db, st, limit, snap_row_json, 4, 's', "", "list snapshots");
 unlock:
     store_unlock(s);
     answer_send(r, &a);
