@@ -8,31 +8,33 @@ static const char url_alphabet[] =
 static void encode(struct buf *out, const unsigned char *p, size_t len,
                    const char *alpha, int pad)
 {
-    char quad[4];
+    char *o;
 
     buf_grow(out, (len + 2) / 3 * 4);
+    o = out->data + out->len;
     for (; len >= 3; p += 3, len -= 3) {
-        quad[0] = alpha[p[0] >> 2];
-        quad[1] = alpha[((p[0] & 3) << 4) | (p[1] >> 4)];
-        quad[2] = alpha[((p[1] & 15) << 2) | (p[2] >> 6)];
-        quad[3] = alpha[p[2] & 63];
-        buf_add(out, quad, 4);
+        *o++ = alpha[p[0] >> 2];
+        *o++ = alpha[((p[0] & 3) << 4) | (p[1] >> 4)];
+        *o++ = alpha[((p[1] & 15) << 2) | (p[2] >> 6)];
+        *o++ = alpha[p[2] & 63];
     }
-    if (len == 0)
-        return;
-    quad[0] = alpha[p[0] >> 2];
-    if (len == 1) {
-        quad[1] = alpha[(p[0] & 3) << 4];
-        buf_add(out, quad, 2);
-        if (pad)
-            buf_add(out, "==", 2);
-    } else {
-        quad[1] = alpha[((p[0] & 3) << 4) | (p[1] >> 4)];
-        quad[2] = alpha[(p[1] & 15) << 2];
-        buf_add(out, quad, 3);
-        if (pad)
-            buf_addch(out, '=');
+    if (len > 0) {
+        *o++ = alpha[p[0] >> 2];
+        if (len == 1) {
+            *o++ = alpha[(p[0] & 3) << 4];
+            if (pad) {
+                *o++ = '=';
+                *o++ = '=';
+            }
+        } else {
+            *o++ = alpha[((p[0] & 3) << 4) | (p[1] >> 4)];
+            *o++ = alpha[(p[1] & 15) << 2];
+            if (pad)
+                *o++ = '=';
+        }
     }
+    out->len = (size_t)(o - out->data);
+    *o = '\0';
 }
 
 void base64_encode(struct buf *out, const void *data, size_t len)
@@ -66,24 +68,28 @@ static enum rc decode(const char *s, size_t len, int url, struct buf *out)
     size_t start = out->len, i;
     unsigned acc = 0;
     int bits = 0;
+    char *o;
 
     if (len % 4 == 1)
         return RC_PARSE;
     buf_grow(out, len / 4 * 3 + 2);
+    o = out->data + out->len;
     for (i = 0; i < len; i++) {
         int v = value_of(s[i], url);
 
         if (v < 0) {
-            buf_truncate(out, start);
+            out->data[start] = '\0';   /* nothing was added */
             return RC_PARSE;
         }
         acc = (acc << 6) | (unsigned)v;
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
-            buf_addch(out, (char)((acc >> bits) & 0xff));
+            *o++ = (char)((acc >> bits) & 0xff);
         }
     }
+    out->len = (size_t)(o - out->data);
+    *o = '\0';
     /* Spare bits of the last symbol must be zero, or two encodings decode alike. */
     if (bits && (acc & ((1u << bits) - 1))) {
         buf_truncate(out, start);

@@ -112,12 +112,14 @@ enum rc child_write(struct child *c, const char *data, size_t len)
 enum rc child_read_line(struct child *c, long long deadline, const volatile int *stop,
                         struct buf *line)
 {
+    size_t scanned = 0;     /* rbuf[0..scanned) holds no newline: a long line is read once */
+
     buf_reset(line);
     for (;;) {
-        char *nl = c->rbuf.len ? memchr(c->rbuf.data, '\n', c->rbuf.len) : NULL;
+        char *nl = c->rbuf.len > scanned ? memchr(c->rbuf.data + scanned, '\n', c->rbuf.len - scanned)
+                                         : NULL;
         struct pollfd pfd;
         long long left;
-        char chunk[65536];
         ssize_t n;
         int r;
 
@@ -131,6 +133,7 @@ enum rc child_read_line(struct child *c, long long deadline, const volatile int 
             buf_truncate(&c->rbuf, c->rbuf.len - take - 1);
             return RC_OK;
         }
+        scanned = c->rbuf.len;
         if (c->out_fd < 0 || c->rbuf.len > LINE_MAX_BYTES)
             return RC_IO;
         if (stop && *stop)
@@ -145,12 +148,14 @@ enum rc child_read_line(struct child *c, long long deadline, const volatile int 
             return RC_IO;
         if (r <= 0)
             continue;
-        n = read(c->out_fd, chunk, sizeof(chunk));
+        buf_grow(&c->rbuf, 1 << 16);
+        n = read(c->out_fd, c->rbuf.data + c->rbuf.len, c->rbuf.cap - c->rbuf.len - 1);
         if (n < 0 && (errno == EINTR || errno == EAGAIN))
             continue;
         if (n <= 0)
             return RC_IO;
-        buf_add(&c->rbuf, chunk, (size_t)n);
+        c->rbuf.len += (size_t)n;
+        c->rbuf.data[c->rbuf.len] = '\0';
     }
 }
 

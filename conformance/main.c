@@ -73,7 +73,7 @@ static const char usage[] =
     "    --skip GLOB          leave out scenarios whose id matches (repeatable)\n"
     "    --shard I/N          only the I-th of N shards (1 <= I <= N), split by a hash of\n"
     "                         the scenario id: stable across runs and machines\n"
-    "    --jobs N             scenarios run at once (default 4)\n"
+    "    --jobs N             scenarios run at once (default 8)\n"
     "    --baseline FILE      known failures, a YAML list of {id, reason}: a listed scenario\n"
     "                         that fails does not fail the run, one that passes does (a\n"
     "                         stale entry); new failures are printed ready to paste\n"
@@ -176,7 +176,7 @@ static int parse(int argc, char **argv, struct opts *o)
     int i;
 
     o->target = "mock";
-    o->jobs = 4;
+    o->jobs = 8;
     for (i = 1; i < argc; i++) {
         const char *a = argv[i], *val = NULL;
         char *eq;

@@ -62,7 +62,7 @@ enum rc mockproc_start(struct mockproc *m, const char *exe, const char *const *a
     end = child_now_ms() + START_MS;
     while (!m->url) {
         FILE *f = fopen(buf_cstr(&ready), "r");
-        struct timespec ts = { 0, 20 * 1000000L };
+        struct timespec ts = { 0, 5 * 1000000L };
 
         if (f) {
             char line[256];

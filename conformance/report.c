@@ -487,7 +487,9 @@ enum rc report_artifacts(const char *dir, const struct run *run, const struct re
             }
             buf_truncate(&p, mark);
             buf_addstr(&p, "/hogmock.log");
-            if (rc == RC_OK)
+            if (rc == RC_OK && r->mock_log.len)
+                rc = write_file(buf_cstr(&p), r->mock_log.data, r->mock_log.len, err);
+            else if (rc == RC_OK)
                 rc = write_file(buf_cstr(&p), run->hogmock_log ? run->hogmock_log : "",
                                 run->hogmock_log ? strlen(run->hogmock_log) : 0, err);
         }

@@ -12,9 +12,11 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <openssl/crypto.h>
 
 #include "adapter.h"
 #include "child.h"
+#include "jose.h"
 #include "jsonptr.h"
 #include "match.h"
 #include "mockapi.h"
@@ -36,7 +38,6 @@ struct shared {
     struct result *results;
     size_t n, next;
     pthread_mutex_t lock;       /* next, and on_result */
-    pthread_rwlock_t world;     /* exclusive scenarios take it for writing */
     const char *real_token;     /* real: the credential, read once */
     char *real_principal;
 };
@@ -47,6 +48,8 @@ struct ctx {
     struct result *r;
     const struct scenario *sc;
     char dir[512];              /* its work directory */
+    const char *mock_url;       /* the hogmock it talks to: the run's, or its own */
+    struct mockproc own;        /* exclusive: a hogmock of its own, started for it */
     char principal[40];
     char *credential;           /* what the adapter was given */
     cJSON *vars;
@@ -54,7 +57,7 @@ struct ctx {
     cJSON *programs;            /* ids of programs it added */
     cJSON *issuers;             /* URLs of issuers it added */
     bool services, trust;       /* it set services / TrustMappings */
-    long long since;            /* real or alone: journal seqs after this are its */
+    long long since;            /* real or own hogmock: journal seqs after this are its */
     bool by_since;              /* its requests are told apart by seq, not by principal */
     char token_path[600];       /* its token file, when it has one */
     struct adapter ad;
@@ -75,6 +78,7 @@ void result_release(struct result *r)
     buf_release(&r->journal);
     buf_release(&r->transcript);
     buf_release(&r->adapter_log);
+    buf_release(&r->mock_log);
     cJSON_Delete(r->journal_json);
     cJSON_Delete(r->steps);
     r->journal_json = r->steps = NULL;
@@ -199,7 +203,7 @@ static void set_outcome(struct ctx *c, enum outcome o, const char *fmt, ...)
 
 static const char *url(struct ctx *c)
 {
-    return c->sh->run->mock_url;
+    return c->mock_url;
 }
 
 static enum rc admin(struct ctx *c, const char *method, const char *path, const cJSON *body,
@@ -1061,11 +1065,11 @@ static void make_vars(struct ctx *c)
     cJSON_AddStringToObject(c->vars, "principal", c->principal);
     cJSON_AddStringToObject(c->vars, "token", c->credential ? c->credential : "");
     cJSON_AddStringToObject(c->vars, "run_id", run->run_id);
-    cJSON_AddStringToObject(c->vars, "host", run->mock_url);
+    cJSON_AddStringToObject(c->vars, "host", c->mock_url);
     issuer = cJSON_AddObjectToObject(c->vars, "issuer");
-    snprintf(u, sizeof(u), "%s/__hogmock/oidc/k8s", run->mock_url);
+    snprintf(u, sizeof(u), "%s/__hogmock/oidc/k8s", c->mock_url);
     cJSON_AddStringToObject(issuer, "k8s", u);
-    snprintf(u, sizeof(u), "%s/__hogmock/oidc/github", run->mock_url);
+    snprintf(u, sizeof(u), "%s/__hogmock/oidc/github", c->mock_url);
     cJSON_AddStringToObject(issuer, "github", u);
 }
 
@@ -1176,6 +1180,69 @@ static void run_steps(struct ctx *c)
     }
 }
 
+#define MOCK_ARGS_MAX 16
+
+/* hogmock's arguments for this run (NULL-terminated): in front of the host, or a mock
+ * on a virtual clock that knows the fixture tokens and both built-in issuers. */
+static void mock_args(const struct run *run, const char *args[MOCK_ARGS_MAX])
+{
+    size_t k = 0;
+
+    if (run->real) {
+        args[k++] = "--mode";
+        args[k++] = "proxy";
+        args[k++] = "--upstream";
+        args[k++] = run->host;
+    } else {
+        args[k++] = "--clock";
+        args[k++] = "virtual";
+        args[k++] = "--tokens";
+        args[k++] = run->tokens;
+        args[k++] = "--issuer";
+        args[k++] = run->issuer_args[0] ? run->issuer_args[0] : "k8s";
+        args[k++] = "--issuer";
+        args[k++] = run->issuer_args[1] ? run->issuer_args[1] : "github";
+    }
+    args[k] = NULL;
+}
+
+/* The built-in issuers' keys, made once for the run (an RSA key takes a third of a
+ * second here) and given to every hogmock it starts: "NAME=PEM file" in issuer_args.
+ * Without them each hogmock would make its own; a failure only costs that time. */
+static void make_issuer_keys(struct run *run)
+{
+    static const char *const names[2] = { "k8s", "github" };
+    static const char *const algs[2] = { "ES256", "RS256" };
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        struct jose_key *key = NULL;
+        struct buf err = BUF_INIT, path = BUF_INIT, arg = BUF_INIT;
+        char *pem = NULL;
+        FILE *f;
+
+        buf_addf(&path, "%s/issuer-%s.pem", run->workdir, names[i]);
+        if (jose_key_generate(algs[i], NULL, &key, &err) == JOSE_OK
+            && (pem = jose_key_private_pem(key)) != NULL
+            && (f = fopen(buf_cstr(&path), "wx")) != NULL) {
+            bool ok = fputs(pem, f) >= 0;
+
+            if (fclose(f) == 0 && ok) {
+                buf_addf(&arg, "%s=%s", names[i], buf_cstr(&path));
+                run->issuer_args[i] = buf_detach(&arg, NULL);
+            }
+        }
+        if (pem) {
+            OPENSSL_cleanse(pem, strlen(pem));
+            free(pem);
+        }
+        jose_key_free(key);
+        buf_release(&err);
+        buf_release(&path);
+        buf_release(&arg);
+    }
+}
+
 static void run_one(struct shared *sh, struct result *r)
 {
     struct run *run = sh->run;
@@ -1184,7 +1251,6 @@ static void run_one(struct shared *sh, struct result *r)
     struct buf missing = BUF_INIT, err = BUF_INIT;
     long long t0 = child_now_ms();
     char path[600];
-    bool locked = false;
 
     memset(&c, 0, sizeof(c));
     c.sh = sh;
@@ -1226,11 +1292,20 @@ static void run_one(struct shared *sh, struct result *r)
         set_outcome(&c, OUTCOME_ERROR, "unable to make '%s': %s", c.dir, strerror(errno));
         goto done;
     }
-    if (sc->exclusive)
-        pthread_rwlock_wrlock(&sh->world);
-    else
-        pthread_rwlock_rdlock(&sh->world);
-    locked = true;
+    c.mock_url = run->mock_url;
+    if (sc->exclusive && !run->real) {
+        const char *args[MOCK_ARGS_MAX];
+        struct buf why = BUF_INIT;
+
+        mock_args(run, args);
+        if (mockproc_start(&c.own, run->hogmock, args, c.dir, &why) != RC_OK) {
+            set_outcome(&c, OUTCOME_ERROR, "its own hogmock did not start: %s", buf_cstr(&why));
+            buf_release(&why);
+            goto finish;
+        }
+        buf_release(&why);
+        c.mock_url = c.own.url;
+    }
     if (run->real || sc->exclusive) {
         c.by_since = true;
         c.since = journal_last_seq(&c);
@@ -1266,10 +1341,13 @@ finish:
     }
     if (run->real)
         destroy_leftovers(&c);
-    else
+    else if (!c.own.url)
         undo_setup(&c);
-    if (locked)
-        pthread_rwlock_unlock(&sh->world);
+    if (c.own.url) {
+        mockproc_stop(&c.own);
+        snprintf(path, sizeof(path), "%s/hogmock.log", c.dir);
+        slurp(path, &r->mock_log, LOG_MAX_BYTES);
+    }
     buf_add(&r->transcript, c.ad.transcript.data ? c.ad.transcript.data : "", c.ad.transcript.len);
     snprintf(path, sizeof(path), "%s/adapter.stderr", c.dir);
     slurp(path, &r->adapter_log, LOG_MAX_BYTES);
@@ -1388,8 +1466,7 @@ enum rc runner_run(struct run *run, const struct scenario *const *sel, size_t n,
     pthread_t threads[MAX_JOBS];
     unsigned jobs = run->jobs ? run->jobs : 1, started = 0, i;
     char tmpl[] = "/tmp/hogconf-XXXXXX";
-    const char *args[16];
-    size_t k = 0;
+    const char *args[MOCK_ARGS_MAX];
     long long t0 = child_now_ms();
     enum rc rc;
 
@@ -1401,22 +1478,9 @@ enum rc runner_run(struct run *run, const struct scenario *const *sel, size_t n,
         return RC_IO;
     }
     run->workdir = xstrdup(tmpl);
-    if (run->real) {
-        args[k++] = "--mode";
-        args[k++] = "proxy";
-        args[k++] = "--upstream";
-        args[k++] = run->host;
-    } else {
-        args[k++] = "--clock";
-        args[k++] = "virtual";
-        args[k++] = "--tokens";
-        args[k++] = run->tokens;
-        args[k++] = "--issuer";
-        args[k++] = "k8s";
-        args[k++] = "--issuer";
-        args[k++] = "github";
-    }
-    args[k] = NULL;
+    if (!run->real)
+        make_issuer_keys(run);
+    mock_args(run, args);
     rc = mockproc_start(&mock, run->hogmock, args, run->workdir, err);
     if (rc != RC_OK)
         goto out;
@@ -1437,7 +1501,6 @@ enum rc runner_run(struct run *run, const struct scenario *const *sel, size_t n,
     for (i = 0; i < n; i++)
         results[i].sc = sel[i];
     pthread_mutex_init(&sh.lock, NULL);
-    pthread_rwlock_init(&sh.world, NULL);
     if (jobs > MAX_JOBS)
         jobs = MAX_JOBS;
     if (jobs > n)
@@ -1452,7 +1515,6 @@ enum rc runner_run(struct run *run, const struct scenario *const *sel, size_t n,
     for (i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
     pthread_mutex_destroy(&sh.lock);
-    pthread_rwlock_destroy(&sh.world);
     run->interrupted = *run->stop != 0;
 out:
     mockproc_stop(&mock);
@@ -1477,6 +1539,9 @@ void runner_release(struct run *run)
     free(run->hogmock_log);
     free(run->workdir);
     free(run->not_runnable);
+    free(run->issuer_args[0]);
+    free(run->issuer_args[1]);
+    run->issuer_args[0] = run->issuer_args[1] = NULL;
     cJSON_Delete(run->client);
     cJSON_Delete(run->features);
     run->mock_url = run->hogmock_log = run->workdir = run->not_runnable = NULL;

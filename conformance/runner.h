@@ -25,6 +25,7 @@ struct result {
     cJSON *steps;           /* [{step, op|admin, args, ok, value|error, events, ms}] */
     struct buf transcript;  /* the adapter's NDJSON transcript */
     struct buf adapter_log; /* the adapter's stderr */
+    struct buf mock_log;    /* the log of its own hogmock, when it had one */
     /* Set by the baseline: */
     bool known;             /* a failure the baseline expects */
     bool stale;             /* in the baseline, but passed */
@@ -52,6 +53,7 @@ struct run {
     char *mock_url;
     char *hogmock_log;      /* the whole log of hogmock, read at the end */
     char *workdir;
+    char *issuer_args[2];   /* --issuer k8s=FILE, github=FILE: keys made for the run */
     cJSON *client;          /* the adapter's hello "client" */
     cJSON *features;        /* its features */
     bool runnable;
