@@ -27,13 +27,44 @@ static void where(const char *path, const char *ptr, struct buf *err)
     buf_release(&text);
 }
 
+/* Whether the file holds nothing but blank lines and comments (an empty baseline, which
+ * YAML calls no document at all). */
+static bool only_comments(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    bool at_line_start = true, in_comment = false, empty = true;
+    int ch;
+
+    if (!f)
+        return false;
+    while (empty && (ch = getc(f)) != EOF) {
+        if (ch == '\n') {
+            at_line_start = true;
+            in_comment = false;
+        } else if (in_comment || ch == ' ' || ch == '\t' || ch == '\r') {
+            continue;
+        } else if (ch == '#' && at_line_start) {
+            in_comment = true;
+        } else {
+            empty = false;
+        }
+    }
+    fclose(f);
+    return empty;
+}
+
 enum rc baseline_load(const char *path, struct baseline *b, struct buf *err)
 {
     cJSON *doc = NULL;
     const cJSON *e;
-    enum rc rc = yamljson_load_file(path, &doc, err);
+    enum rc rc;
     size_t i = 0;
 
+    if (only_comments(path)) {
+        b->path = xstrdup(path);
+        return RC_OK;       /* an empty baseline */
+    }
+    rc = yamljson_load_file(path, &doc, err);
     if (rc != RC_OK)
         return rc;
     b->path = xstrdup(path);

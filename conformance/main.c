@@ -43,7 +43,9 @@ static const char usage[] =
     "    is started for each scenario with HOG_HOST and HOG_TOKEN (or HOG_TOKEN_FILE).\n"
     "    Scenarios whose setup changes what every principal shares (clock, scripted\n"
     "    programs, services, issuers, TrustMappings), or whose requests may be refused\n"
-    "    before they have a principal (JWT auth paths, other credentials), run alone.\n"
+    "    before they have a principal (JWT auth paths, other credentials), each get a\n"
+    "    hogmock of their own, started for them with the same options. They run in\n"
+    "    parallel with the others; their checks see every request sent to their hogmock.\n"
     "\n"
     "    Each step's answer is checked against its expect, then the scenario's wire checks\n"
     "    run over hogmock's journal of its principal, and every request it sent must carry\n"
@@ -61,7 +63,8 @@ static const char usage[] =
     "    --target mock|real   mock (default): hogmock simulates hogplane. real: hogmock runs\n"
     "                         as a validating proxy in front of --host; scenarios that\n"
     "                         name the real target run one at a time, the boxes they make\n"
-    "                         are labelled hogconf-run=<run id> and destroyed afterwards\n"
+    "                         are labelled hogconf-run=<run id> and destroyed after each\n"
+    "                         scenario and again at the end of the run (Ctrl-C included)\n"
     "    --host URL           real: the hogplane base URL\n"
     "    --token TOKEN        real: the credential (or $HOG_TOKEN)\n"
     "    --token-file FILE    real: a file holding the credential (or $HOG_TOKEN_FILE)\n"
@@ -82,8 +85,12 @@ static const char usage[] =
     "    --artifacts DIR      per failing scenario, DIR/<suite>_<name>/: result.txt,\n"
     "                         adapter.ndjson (the transcript), adapter.stderr,\n"
     "                         journal.json (its requests) and hogmock.log\n"
-    "    --seed N             seed of the run id and of fault plans that draw at random\n"
-    "                         without a seed of their own (default: from the time; printed)\n"
+    "    --seed N             seed of fault plans that draw at random without a seed of\n"
+    "                         their own (default: from the time; printed)\n"
+    "    --run-id ID          the run's id, in the label hogconf-run=ID of every box it\n"
+    "                         creates and in scenario variables (default: random, so shards\n"
+    "                         and runs sharing a seed never destroy each other's boxes);\n"
+    "                         1 to 31 of A-Z a-z 0-9 . _ -\n"
     "    --scenarios DIR      where the scenario files are (default: conformance/scenarios\n"
     "                         of the kit)\n"
     "    --hogmock FILE       the hogmock binary (default: hogmock beside hogconf)\n"
@@ -138,6 +145,7 @@ struct opts {
     unsigned shard_i, shard_n, jobs;
     const char *junit, *json, *artifacts, *baseline, *scenarios, *hogmock;
     unsigned long long seed;
+    const char *run_id;
     bool seed_set, quiet;
 };
 
@@ -160,7 +168,7 @@ static bool known_option(const char *name)
 {
     static const char *const with_value[] = {
         "--target", "--adapter", "--host", "--token", "--token-file", "--suite", "--scenario",
-        "--skip", "--shard", "--jobs", "--seed", "--junit", "--json", "--artifacts", "--baseline",
+        "--skip", "--shard", "--jobs", "--seed", "--run-id", "--junit", "--json", "--artifacts", "--baseline",
         "--scenarios", "--hogmock",
     };
     size_t i;
@@ -252,6 +260,12 @@ static int parse(int argc, char **argv, struct opts *o)
             if (!parse_uint(val, 0xFFFFFFFFFFFFULL, &o->seed))
                 return bad_usage("--seed takes a number up to 2^48-1, not '%s'", val);
             o->seed_set = true;
+        } else if (IS("--run-id")) {
+            if (!*val || strlen(val) > 31 || strspn(val, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                    "abcdefghijklmnopqrstuvwxyz0123456789._-")
+                                                 != strlen(val))
+                return bad_usage("--run-id takes 1 to 31 of A-Z a-z 0-9 . _ -, not '%s'", val);
+            o->run_id = val;
         } else if (IS("--junit")) {
             o->junit = val;
         } else if (IS("--json")) {
@@ -365,7 +379,7 @@ static void list(const struct scenario *const *sel, size_t n)
                sc->targets == (TARGET_MOCK | TARGET_REAL) ? "mock,real"
                : sc->targets == TARGET_REAL ? "real" : "mock",
                sc->auth, req.len ? buf_cstr(&req) : "-", sc->title,
-               sc->exclusive ? " [runs alone]" : "");
+               sc->exclusive ? " [own hogmock]" : "");
         buf_release(&req);
     }
     printf("%zu scenario%s\n", n, n == 1 ? "" : "s");
@@ -481,6 +495,8 @@ int main(int argc, char **argv)
         run.seed = ((unsigned long long)ts.tv_sec * 1000003ULL ^ (unsigned long long)ts.tv_nsec
                     ^ (unsigned long long)getpid() << 16) & 0xFFFFFFFFFFFFULL;
     }
+    if (o.run_id)
+        snprintf(run.run_id, sizeof(run.run_id), "%s", o.run_id);
     run.stop = &stop_flag;
     printer.baseline = &baseline;
     printer.quiet = o.quiet;
@@ -488,6 +504,8 @@ int main(int argc, char **argv)
                     && !(getenv("TERM") && strcmp(getenv("TERM"), "dumb") == 0);
     run.on_result = on_result;
     run.ctx = &printer;
+    if (run.real)
+        o.jobs = 1;     /* the runner runs them one at a time there */
     printf("hogconf: %zu scenario%s, target %s, adapter %s, seed %llu, %u job%s\n", n,
            n == 1 ? "" : "s", o.target, run.adapter, run.seed, o.jobs, o.jobs == 1 ? "" : "s");
     fflush(stdout);
@@ -496,6 +514,14 @@ int main(int argc, char **argv)
     if (runner_run(&run, sel, n, results, &err) != RC_OK) {
         fprintf(stderr, "hogconf: %s\n", buf_cstr(&err));
         goto out;
+    }
+    if (run.leftovers)
+        printf("destroyed %u box%s left by this run\n", run.leftovers,
+               run.leftovers == 1 ? "" : "es");
+    if (run.sweep_error) {
+        fflush(stdout);
+        fprintf(stderr, "hogconf: warning: boxes labelled hogconf-run=%s may remain on %s: %s\n",
+                run.run_id, o.host, run.sweep_error);
     }
     report_summary(stdout, &run, results, n, &baseline);
     buf_reset(&err);

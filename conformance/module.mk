@@ -14,5 +14,6 @@ $(HOGCONF): $(HOGCONF_OBJ) $(LIBHOG)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(call pkg,libs,hogconf,$(HOGCONF_PKGS)) -lm
 
-# tests/integration/test_hogconf spawns hogconf, hogmock and the C adapter: built first.
-$(BUILD)/tests/integration/test_hogconf: | $(HOGCONF) $(HOGMOCK) $(HOG_ADAPTER_C)
+# tests/integration/test_hogconf{,_real} spawn hogconf, hogmock and the C adapter: built first.
+$(BUILD)/tests/integration/test_hogconf $(BUILD)/tests/integration/test_hogconf_real: \
+    | $(HOGCONF) $(HOGMOCK) $(HOG_ADAPTER_C)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +29,8 @@
 #define JOURNAL_LIMIT 1000
 #define MAX_JOBS 64
 #define LOG_MAX_BYTES (4 << 20)
+#define SWEEP_PAGES 1000        /* of 100 boxes, when listing what a run left */
+#define SWEEP_ROUNDS 3
 
 extern char **environ;
 
@@ -1073,43 +1076,127 @@ static void make_vars(struct ctx *c)
     cJSON_AddStringToObject(issuer, "github", u);
 }
 
-/* Real target: destroy what the scenario's creates left (tagged with the run's label). */
-static void destroy_leftovers(struct ctx *c)
+/* "METHOD PATH answered STATUS" and the problem's detail, into err. */
+static void answered(struct buf *err, const char *method, const char *path,
+                     const struct http_resp *r)
 {
-    struct buf path = BUF_INIT, err = BUF_INIT;
-    struct http_resp r;
-    const cJSON *item;
-    int round;
+    const cJSON *detail = cJSON_GetObjectItemCaseSensitive(r->json, "detail");
 
-    for (round = 0; round < 5; round++) {
-        size_t n = 0;
+    buf_addf(err, "%s %s answered %ld", method, path, r->status);
+    if (cJSON_IsString(detail))
+        buf_addf(err, ": %s", detail->valuestring);
+}
+
+/* Real target: the ids of token's boxes labelled hogconf-run=<run_id>, every page
+ * (following next_cursor), appended to ids. */
+static enum rc list_labelled(const char *base, const char *token, const char *run_id,
+                             cJSON *ids, struct buf *err)
+{
+    struct buf path = BUF_INIT;
+    char *cursor = NULL;
+    enum rc rc = RC_OK;
+    int page;
+
+    for (page = 0; page < SWEEP_PAGES; page++) {
+        struct http_resp r;
+        const cJSON *item, *next;
 
         buf_reset(&path);
-        buf_addf(&path, "/v1/hogboxes?limit=100&label=hogconf-run%%3D%s", c->sh->run->run_id);
-        if (mockapi_call(url(c), "GET", buf_cstr(&path), NULL, c->credential, &r, &err) != RC_OK)
-            break;
-        cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(r.json, "items")) {
-            const char *id = str_of(item, "id");
-            struct http_resp d;
+        buf_addf(&path, "/v1/hogboxes?limit=100&label=hogconf-run%%3D%s", run_id);
+        if (cursor) {
+            char *esc = curl_easy_escape(NULL, cursor, 0);
 
-            if (!id)
-                continue;
-            buf_reset(&path);
-            buf_addf(&path, "/v1/hogboxes/%s", id);
-            if (mockapi_call(url(c), "DELETE", buf_cstr(&path), NULL, c->credential, &d, &err) == RC_OK)
-                http_resp_release(&d);
-            n++;
+            buf_addf(&path, "&cursor=%s", esc ? esc : "");
+            curl_free(esc);
         }
+        rc = mockapi_call(base, "GET", buf_cstr(&path), NULL, token, &r, err);
+        if (rc != RC_OK)
+            break;
+        if (r.status != 200) {
+            answered(err, "GET", buf_cstr(&path), &r);
+            http_resp_release(&r);
+            rc = RC_ERR;
+            break;
+        }
+        cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(r.json, "items")) {
+            const char *id = str_of(item, "id"), *state = str_of(item, "state");
+
+            /* A server that keeps tombstones may list a destroyed box. */
+            if (id && !(state && strcmp(state, "destroyed") == 0))
+                cJSON_AddItemToArray(ids, cJSON_CreateString(id));
+        }
+        next = cJSON_GetObjectItemCaseSensitive(r.json, "next_cursor");
+        free(cursor);
+        cursor = cJSON_IsString(next) && next->valuestring[0] ? xstrdup(next->valuestring) : NULL;
         http_resp_release(&r);
-        if (n == 0)
+        if (!cursor)
             break;
     }
+    if (rc == RC_OK && cursor) {
+        buf_addf(err, "GET /v1/hogboxes gave a next_cursor after %d pages", SWEEP_PAGES);
+        rc = RC_ERR;
+    }
+    free(cursor);
     buf_release(&path);
-    buf_release(&err);
+    return rc;
+}
+
+/* Real target: destroy every box of token's principal labelled hogconf-run=<run_id>,
+ * through base (the proxy). Every page is listed before anything is destroyed (a cursor
+ * need not outlive a destroy), then listed again, until none is left or SWEEP_ROUNDS
+ * have not sufficed. Adds the boxes destroyed to *destroyed. RC_OK when none is left;
+ * else err says why. */
+static enum rc destroy_labelled(const char *base, const char *token, const char *run_id,
+                                unsigned *destroyed, struct buf *err)
+{
+    struct buf path = BUF_INIT, why = BUF_INIT;
+    cJSON *ids = NULL;
+    const cJSON *id;
+    enum rc rc;
+    int round;
+
+    for (round = 0;; round++) {
+        cJSON_Delete(ids);
+        ids = cJSON_CreateArray();
+        rc = list_labelled(base, token, run_id, ids, err);
+        if (rc != RC_OK || cJSON_GetArraySize(ids) == 0)
+            break;
+        if (round == SWEEP_ROUNDS) {
+            buf_addf(err, "%d box%s still there after %d rounds of destroys%s%s",
+                     cJSON_GetArraySize(ids), cJSON_GetArraySize(ids) == 1 ? " is" : "es are",
+                     SWEEP_ROUNDS, why.len ? "; " : "", buf_cstr(&why));
+            rc = RC_ERR;
+            break;
+        }
+        buf_reset(&why);
+        cJSON_ArrayForEach(id, ids) {
+            struct buf one = BUF_INIT;
+            struct http_resp d;
+
+            buf_reset(&path);
+            buf_addf(&path, "/v1/hogboxes/%s", id->valuestring);
+            if (mockapi_call(base, "DELETE", buf_cstr(&path), NULL, token, &d, &one) == RC_OK) {
+                if (d.status >= 200 && d.status <= 299)
+                    (*destroyed)++;
+                else if (d.status != 404)   /* 404: gone already */
+                    answered(&one, "DELETE", buf_cstr(&path), &d);
+                http_resp_release(&d);
+            }
+            if (one.len && !why.len)    /* the first failure of the round tells enough */
+                buf_addstr(&why, buf_cstr(&one));
+            buf_release(&one);
+        }
+    }
+    cJSON_Delete(ids);
+    buf_release(&path);
+    buf_release(&why);
+    return rc;
 }
 
 /* The seq of the journal's last entry: from the count (seqs count from 1 and only a
- * reset or a full ring makes them differ), then paged forward to the true end. */
+ * reset or a full ring makes them differ), then paged forward to the true end. Each of
+ * these queries is journaled too, so the end is reached once a page that is not full
+ * holds nothing but the admin API's own requests. */
 static long long journal_last_seq(struct ctx *c)
 {
     cJSON *json = NULL;
@@ -1126,6 +1213,7 @@ static long long journal_last_seq(struct ctx *c)
     for (round = 0; round < 200; round++) {
         const cJSON *e;
         long long last = seq;
+        bool more = false;
 
         buf_reset(&path);
         buf_addf(&path, "/__hogmock/journal?since=%lld&limit=%d", seq, JOURNAL_LIMIT);
@@ -1136,14 +1224,19 @@ static long long journal_last_seq(struct ctx *c)
         }
         cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(json, "items")) {
             const cJSON *s = cJSON_GetObjectItemCaseSensitive(e, "seq");
+            const char *p = str_of(e, "path");
 
             if (cJSON_IsNumber(s) && (long long)s->valuedouble > last)
                 last = (long long)s->valuedouble;
+            if (!p || !str_startswith(p, "/__hogmock/"))
+                more = true;
         }
+        if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(json, "items")) >= JOURNAL_LIMIT)
+            more = true;
         cJSON_Delete(json);
-        if (last == seq)
-            break;
         seq = last;
+        if (!more)
+            break;
     }
     buf_release(&err);
     buf_release(&path);
@@ -1204,6 +1297,24 @@ static void mock_args(const struct run *run, const char *args[MOCK_ARGS_MAX])
         args[k++] = run->issuer_args[1] ? run->issuer_args[1] : "github";
     }
     args[k] = NULL;
+}
+
+/* A random run id, "r" and 10 hex digits: two runs (shards, pipelines) sharing a host and
+ * a seed must not take each other's boxes for their own. */
+static void make_run_id(struct run *run)
+{
+    unsigned char b[5];
+    struct timespec ts;
+
+    if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b)) {
+        unsigned long long x;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        x = (unsigned long long)ts.tv_nsec ^ (unsigned long long)ts.tv_sec << 20
+            ^ (unsigned long long)getpid() << 8 ^ run->seed;
+        memcpy(b, &x, sizeof(b));
+    }
+    snprintf(run->run_id, sizeof(run->run_id), "r%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3], b[4]);
 }
 
 /* The built-in issuers' keys, made once for the run (an RSA key takes a third of a
@@ -1339,9 +1450,17 @@ finish:
         fetch_journal(&c);
         format_journal(&c);
     }
-    if (run->real)
-        destroy_leftovers(&c);
-    else if (!c.own.url)
+    if (run->real && c.credential) {
+        unsigned destroyed = 0;
+
+        /* What it left now, so the next scenario starts clean; the end of the run
+         * sweeps again and reports what may remain. */
+        buf_reset(&err);
+        destroy_labelled(url(&c), c.credential, run->run_id, &destroyed, &err);
+        pthread_mutex_lock(&sh->lock);
+        run->leftovers += destroyed;
+        pthread_mutex_unlock(&sh->lock);
+    } else if (!run->real && !c.own.url)
         undo_setup(&c);
     if (c.own.url) {
         mockproc_stop(&c.own);
@@ -1472,7 +1591,8 @@ enum rc runner_run(struct run *run, const struct scenario *const *sel, size_t n,
 
     memset(&sh, 0, sizeof(sh));
     memset(&mock, 0, sizeof(mock));
-    snprintf(run->run_id, sizeof(run->run_id), "r%llx", run->seed & 0xFFFFFFFFFFULL);
+    if (!run->run_id[0])
+        make_run_id(run);
     if (!mkdtemp(tmpl)) {
         buf_addf(err, "unable to make a work directory: %s", strerror(errno));
         return RC_IO;
@@ -1516,6 +1636,15 @@ enum rc runner_run(struct run *run, const struct scenario *const *sel, size_t n,
         pthread_join(threads[i], NULL);
     pthread_mutex_destroy(&sh.lock);
     run->interrupted = *run->stop != 0;
+    if (run->real) {
+        struct buf why = BUF_INIT;
+
+        /* Also after Ctrl-C: whatever a scenario cut short or failed to clean up. */
+        if (destroy_labelled(run->mock_url, sh.real_token, run->run_id, &run->leftovers, &why)
+            != RC_OK)
+            run->sweep_error = buf_detach(&why, NULL);
+        buf_release(&why);
+    }
 out:
     mockproc_stop(&mock);
     if (run->workdir) {
@@ -1539,6 +1668,8 @@ void runner_release(struct run *run)
     free(run->hogmock_log);
     free(run->workdir);
     free(run->not_runnable);
+    free(run->sweep_error);
+    run->sweep_error = NULL;
     free(run->issuer_args[0]);
     free(run->issuer_args[1]);
     run->issuer_args[0] = run->issuer_args[1] = NULL;

@@ -47,9 +47,9 @@ struct run {
     /* Called (under a lock, one at a time) as each result is complete. */
     void (*on_result)(const struct result *r, void *ctx);
     void *ctx;
+    char run_id[32];        /* given (--run-id), or made random by runner_run when empty */
 
     /* Set by runner_run. */
-    char run_id[32];
     char *mock_url;
     char *hogmock_log;      /* the whole log of hogmock, read at the end */
     char *workdir;
@@ -59,6 +59,8 @@ struct run {
     bool runnable;
     char *not_runnable;     /* its hello's error when not runnable */
     bool interrupted;
+    unsigned leftovers;     /* real: boxes labelled with the run id it had to destroy */
+    char *sweep_error;      /* real: why such boxes may remain (NULL: none does) */
     long long ms;
 };
 

@@ -40,12 +40,13 @@ static const char *const auths[] = { "api_token", "token_file", "k8s_sa", "githu
 /* Names the runner sets; a step may not save over them. */
 static const char *const reserved[] = { "principal", "token", "run_id", "issuer", "host" };
 
-/* Admin paths whose changes every principal sees: such scenarios run alone. */
+/* Admin paths whose changes every principal sees: such scenarios get a hogmock of their own. */
 static const char *const shared_paths[] = {
     "/__hogmock/clock", "/__hogmock/exec-programs", "/__hogmock/services",
     "/__hogmock/issuers", "/__hogmock/trust", "/__hogmock/reset",
     /* Not shared, but credentials made or revoked here may be refused: such requests
-     * have no principal, and only a scenario running alone can tell them its own. */
+     * have no principal, and only a scenario with a hogmock of its own can tell them
+     * its own. */
     "/__hogmock/tokens", "/__hogmock/mint",
 };
 
@@ -435,7 +436,8 @@ static void check_auth(struct loader *ld, struct scenario *sc, const cJSON *auth
         problem(ld, "/auth/mint", "mint is for auth kinds k8s_sa and github_oidc");
     if (cJSON_IsTrue(file) && strcmp(sc->auth, "none") == 0)
         problem(ld, "/auth/file", "auth none has no credential to put in a file");
-    /* Refused credentials leave requests without a principal: told apart only alone. */
+    /* Refused credentials leave requests without a principal: told apart only on a
+     * hogmock of its own. */
     if (strcmp(sc->auth, "k8s_sa") == 0 || strcmp(sc->auth, "github_oidc") == 0
         || strcmp(sc->auth, "none") == 0)
         sc->exclusive = true;
@@ -555,16 +557,17 @@ static void scenario_release(struct scenario *sc)
     memset(sc, 0, sizeof(*sc));
 }
 
-/* Load one file; its id is rel without the extension. */
-static enum rc load_file(const char *path, const char *rel, struct scenario_set *set,
-                         struct buf *err)
+/* Load one file, or mem (mem_len bytes) as that file when mem is not NULL; its id is rel
+ * without the extension. */
+static enum rc load_file(const char *path, const char *rel, const char *mem, size_t mem_len,
+                         struct scenario_set *set, struct buf *err)
 {
     struct buf text = BUF_INIT, why = BUF_INIT;
     struct scenario sc;
     struct buf mine = BUF_INIT;     /* this file's problems */
     struct loader ld = { path, NULL, 0, &mine, 0 };
     char *id = xstrndup(rel, strlen(rel) - (str_endswith(rel, ".yml") ? 4 : 5));
-    FILE *f = fopen(path, "rb");
+    FILE *f = mem ? NULL : fopen(path, "rb");
     enum rc rc = RC_OK;
     char chunk[8192];
     size_t n;
@@ -572,14 +575,17 @@ static enum rc load_file(const char *path, const char *rel, struct scenario_set 
     memset(&sc, 0, sizeof(sc));
     sc.path = xstrdup(path);
     sc.requires = cJSON_CreateArray();
-    if (!f) {
+    if (mem) {
+        buf_add(&text, mem, mem_len);
+    } else if (!f) {
         buf_addf(&mine, "%s: unable to open: %s\n", path, strerror(errno));
         rc = RC_IO;
         goto out;
+    } else {
+        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && text.len <= MAX_FILE_BYTES)
+            buf_add(&text, chunk, n);
+        fclose(f);
     }
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0 && text.len <= MAX_FILE_BYTES)
-        buf_add(&text, chunk, n);
-    fclose(f);
     if (text.len > MAX_FILE_BYTES) {
         buf_addf(&mine, "%s: over %d bytes\n", path, MAX_FILE_BYTES);
         rc = RC_TOO_LARGE;
@@ -660,7 +666,7 @@ static enum rc walk(const char *dir, const char *rel, int depth, struct scenario
             rc = walk(buf_cstr(&path), buf_cstr(&r), depth + 1, set, err, files);
         } else if (str_endswith(e->d_name, ".yaml") || str_endswith(e->d_name, ".yml")) {
             (*files)++;
-            rc = load_file(buf_cstr(&path), buf_cstr(&r), set, err);
+            rc = load_file(buf_cstr(&path), buf_cstr(&r), NULL, 0, set, err);
         }
         if (rc != RC_OK && first == RC_OK)
             first = rc;
@@ -684,6 +690,12 @@ enum rc scenario_load_dir(const char *dir, struct scenario_set *set, struct buf 
     if (set->n)
         qsort(set->items, set->n, sizeof(*set->items), by_id);
     return rc;
+}
+
+enum rc scenario_load_text(const char *path, const char *rel, const char *text, size_t len,
+                           struct scenario_set *set, struct buf *err)
+{
+    return load_file(path, rel, text ? text : "", len, set, err);
 }
 
 void scenario_set_release(struct scenario_set *set)

@@ -31,7 +31,7 @@ struct scenario {
     uint64_t hash;          /* FNV-1a of the id: principal names and shards */
     char *load_error;       /* the file does not load: why (lines), and nothing else is set
                              * but id, suite, title, path, auth, requires */
-    bool exclusive;         /* runs alone: it changes what all principals share (clock,
+    bool exclusive;         /* gets a hogmock of its own: it changes what all principals share (clock,
                              * programs, ...), or its requests may be refused before they
                              * have a principal (JWT auth paths, none, 401/403 checks) */
 };
@@ -46,6 +46,10 @@ struct scenario_set {
  * to err, one line each ("file:line:col: /pointer: what is wrong"), and the rc of the
  * first; a file that does not load is in set too, with its load_error. */
 enum rc scenario_load_dir(const char *dir, struct scenario_set *set, struct buf *err);
+/* Load text (len bytes) as the file path, at rel ("suite/name.yaml") under the directory,
+ * into set as scenario_load_dir would; for tests that hold no file. */
+enum rc scenario_load_text(const char *path, const char *rel, const char *text, size_t len,
+                           struct scenario_set *set, struct buf *err);
 void scenario_set_release(struct scenario_set *set);
 
 /* The adapter feature an op needs, or NULL for the core ops; whether op is known. */

@@ -393,6 +393,159 @@ static void test_junit_and_json_reports_are_written_and_parse(void **state)
     buf_release(&text);
 }
 
+/* A shell adapter with no features whose answers and stderr carry what XML must escape
+ * or cannot hold: markup, quotes, control characters, bytes that are not UTF-8 (an
+ * overlong '/', a lone surrogate). me answers with them; on odd/error it reports its
+ * own fault with them in the message. */
+static const char odd_adapter[] =
+    "#!/bin/sh\n"
+    "read hello\n"
+    "echo '{\"type\":\"hello\",\"protocol\":\"hogconf/1\",\"client\":{\"name\":\"odd\","
+    "\"version\":\"0\",\"language\":\"sh\"},\"features\":[]}'\n"
+    "printf 'stderr <b> & \\033[31m \\001 \\377 end\\n' >&2\n"
+    "while read line; do\n"
+    "  id=$(printf '%s' \"$line\" | sed 's/.*\"id\":\"\\([^\"]*\\)\".*/\\1/')\n"
+    "  case \"$line\" in\n"
+    "    *'\"id\":\"odd/error#'*) printf '{\"type\":\"result\",\"id\":\"%s\",\"ok\":false,"
+    "\"error\":{\"type\":\"AdapterError\",\"message\":\"a<b & \\\\\"q\\\\\" '\"'\"'s'\"'\"' "
+    "\\\\u0001\\\\u001b ]]> \\377\\376 \\300\\257 \\355\\240\\200 caf\\303\\251 end\"}}\\n' \"$id\" ;;\n"
+    "    *) printf '{\"type\":\"result\",\"id\":\"%s\",\"ok\":true,"
+    "\"value\":{\"principal_id\":\"x<y & \\\\\"z\\\\\" \\\\u0007 \\377 end\"}}\\n' \"$id\" ;;\n"
+    "  esac\n"
+    "done\n";
+
+/* Run prog with args (NULL-terminated), stdout and stderr into out; its exit status. */
+static int run_tool(struct fixture *fx, struct buf *out, const char *prog, ...)
+{
+    const char *argv[16];
+    char path[PATH_MAX];
+    va_list ap;
+    int n = 0, status = 0;
+    pid_t pid;
+
+    argv[n++] = prog;
+    va_start(ap, prog);
+    while (n < 15 && (argv[n] = va_arg(ap, const char *)) != NULL)
+        n++;
+    va_end(ap);
+    argv[n] = NULL;
+    snprintf(path, sizeof(path), "%s/tool.txt", fx->dir);
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        FILE *f = freopen(path, "w", stdout);
+
+        if (!f || dup2(STDOUT_FILENO, STDERR_FILENO) < 0)
+            _exit(99);
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    slurp(path, out);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* s holds only UTF-8 that XML 1.0 allows, no control character but tab, LF and CR. */
+static bool xml_chars_only(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    while (*p) {
+        unsigned long cp;
+        size_t len, k;
+
+        if (*p < 0x80)
+            cp = *p, len = 1;
+        else if ((*p & 0xE0) == 0xC0)
+            cp = *p & 0x1F, len = 2;
+        else if ((*p & 0xF0) == 0xE0)
+            cp = *p & 0x0F, len = 3;
+        else if ((*p & 0xF8) == 0xF0)
+            cp = *p & 0x07, len = 4;
+        else
+            return false;
+        for (k = 1; k < len; k++) {
+            if ((p[k] & 0xC0) != 0x80)
+                return false;
+            cp = cp << 6 | (p[k] & 0x3F);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000))
+            return false;
+        if (cp < 0x20 ? cp != 0x9 && cp != 0xA && cp != 0xD
+                      : (cp >= 0xD800 && cp <= 0xDFFF) || cp == 0xFFFE || cp == 0xFFFF
+                            || cp > 0x10FFFF)
+            return false;
+        p += len;
+    }
+    return true;
+}
+
+static void test_the_junit_report_validates_against_the_jenkins_schema(void **state)
+{
+    struct fixture *fx = *state;
+    const char *top = getenv("HOG_SRCDIR");
+    char sc[PATH_MAX], adapter[PATH_MAX], junit[PATH_MAX], xsd[PATH_MAX], line[256];
+    struct buf text = BUF_INIT, lint = BUF_INIT;
+    size_t suites = 0;
+    const char *x;
+    int status;
+
+    put(fx, "sc/odd/pass.yaml", "id: odd/pass\nsteps:\n  - op: me\n");
+    put(fx, "sc/odd/fail.yaml",
+        "id: odd/fail\n"
+        "steps:\n"
+        "  - op: me\n"
+        "    expect: {value: {principal_id: \"a<b & 'c' \\\"d\\\"\"}}\n");
+    put(fx, "sc/odd/error.yaml", "id: odd/error\nsteps:\n  - op: me\n");
+    put(fx, "sc/more/pass.yaml", "id: more/pass\nsteps:\n  - op: me\n");
+    put(fx, "sc/more/needs-files.yaml",
+        "id: more/needs-files\nrequires: [files]\nsteps:\n  - op: me\n");
+    put(fx, "odd.sh", odd_adapter);
+    snprintf(adapter, sizeof(adapter), "%s/odd.sh", fx->dir);
+    chmod(adapter, 0755);
+    snprintf(sc, sizeof(sc), "%s/sc", fx->dir);
+    snprintf(junit, sizeof(junit), "%s/junit.xml", fx->dir);
+    snprintf(xsd, sizeof(xsd), "%s/tests/schemas/junit-10.xsd", top ? top : ".");
+    assert_int_equal(hogconf(fx, "run", "--scenarios", sc, "--adapter", adapter, "--junit",
+                             junit, NULL), 1);
+    assert_string_equal(last_line(fx, line, sizeof(line)), "2 passed, 2 failed, 1 skipped");
+
+    status = run_tool(fx, &lint, "xmllint", "--noout", "--schema", xsd, junit, NULL);
+    slurp(junit, &text);
+    if (status != 0) {
+        fprintf(stderr, "test_hogconf: xmllint exited %d on the JUnit report:\n%s\nthe report:\n%s",
+                status, buf_cstr(&lint), buf_cstr(&text));
+        fail();
+    }
+    x = buf_cstr(&text);
+    assert_true(xml_chars_only(x));
+
+    for (const char *q = x; (q = strstr(q, "<testsuite ")); q++)
+        suites++;
+    assert_int_equal(suites, 2);
+    assert_non_null(strstr(x, "<testsuites name=\"hogconf\" tests=\"5\" failures=\"1\" errors=\"1\""));
+    assert_non_null(strstr(x, "<testsuite name=\"odd\" tests=\"3\" failures=\"1\" errors=\"1\" "
+                              "skipped=\"0\" time=\""));
+    assert_non_null(strstr(x, "<testsuite name=\"more\" tests=\"2\" failures=\"0\" errors=\"0\" "
+                              "skipped=\"1\" time=\""));
+    assert_non_null(strstr(x, "<testcase classname=\"odd\" name=\"odd/pass\" time=\""));
+    assert_non_null(strstr(x, "<skipped message=\"N/A: the adapter does not announce files\"/>"));
+    assert_non_null(strstr(x, "<failure type=\"FAIL\" message=\"step 1 (me): expectation not met\">"));
+    /* Escaped in text: markup and quotes; control characters and bytes that are not
+     * UTF-8 become '?'; valid UTF-8 stays. */
+    assert_non_null(strstr(x, "expected &quot;a&lt;b &amp; 'c' \\&quot;d\\&quot;&quot;"));
+    assert_non_null(strstr(x, "x&lt;y &amp; \\&quot;z\\&quot; \\u0007 ? end"));
+    /* The same in an attribute. */
+    assert_non_null(strstr(x, "<error type=\"ERROR\" message=\"step 1 (me): adapter fault, not the "
+                              "client's: AdapterError: a&lt;b &amp; &quot;q&quot; 's' ?? ]]&gt; "
+                              "?? ?? ??? caf\xc3\xa9 end\">"));
+    assert_non_null(strstr(x, "<system-err>stderr &lt;b&gt; &amp; ?[31m ? ? end\n"));
+
+    buf_release(&lint);
+    buf_release(&text);
+}
+
 static void test_usage_exits_2_and_broken_scenario_files_are_errors(void **state)
 {
     struct fixture *fx = *state;
@@ -532,6 +685,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_baseline_excuses_known_failures_and_flags_stale_entries,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_junit_and_json_reports_are_written_and_parse,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_the_junit_report_validates_against_the_jenkins_schema,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_usage_exits_2_and_broken_scenario_files_are_errors, setup,
                                         teardown),
