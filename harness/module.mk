@@ -44,7 +44,7 @@ $(HOGCLIENT_TEST_BIN): $(BUILD)/tests/integration/%: $(BUILD)/obj/tests/integrat
 # The mutation self-test (tests/integration/test_mutants.c, table conformance/mutants.txt):
 # build/mutants/hog-adapter-c-mK is the C adapter with libhogclient compiled with
 # -DHOG_MUTANT=K, one deliberate bug each. Built only as prerequisites of that test.
-HOG_MUTANTS := $(shell seq 1 16)
+HOG_MUTANTS := $(shell seq 1 18)
 HOG_MUTANT_SRC := $(HOG_ADAPTER_C_SRC) $(LIBHOGCLIENT_SRC)
 HOG_MUTANT_BIN := $(HOG_MUTANTS:%=$(BUILD)/mutants/hog-adapter-c-m%)
 DEPFILES += $(foreach k,$(HOG_MUTANTS),$(HOG_MUTANT_SRC:%.c=$(BUILD)/mutants/obj$(k)/%.d))

@@ -165,11 +165,18 @@ static void url_query(struct buf *u, const char *name, const char *value)
     add_escaped(u, value);
 }
 
-static void url_query_int(struct buf *u, const char *name, long value)
+/* A number that was given goes into the query as it is (see add_int). */
+static void url_query_int(struct buf *u, const char *name, struct hog_int n)
 {
     char num[32];
 
-    snprintf(num, sizeof(num), "%ld", value);
+#if HOG_MUTANT == 18    /* mutant 18: a number given as 0 taken as not given */
+    if (!n.value)
+        return;
+#endif
+    if (!n.given)
+        return;
+    snprintf(num, sizeof(num), "%d", n.value);
     url_query(u, name, num);
 }
 
@@ -274,6 +281,18 @@ static enum rc labels_object(const char *const *labels, cJSON **out, struct hog_
     return RC_OK;
 }
 
+/* A number that was given goes into body as it is, 0 and negative numbers included: the
+ * server is the one to refuse them. */
+static void add_int(cJSON *body, const char *name, struct hog_int n)
+{
+#if HOG_MUTANT == 18    /* mutant 18: a number given as 0 taken as not given */
+    if (!n.value)
+        return;
+#endif
+    if (n.given)
+        cJSON_AddNumberToObject(body, name, n.value);
+}
+
 /* ---- principal ------------------------------------------------------------------ */
 
 enum rc hog_me(struct hog_client *c, cJSON **out, struct hog_error *err)
@@ -316,12 +335,9 @@ enum rc hog_box_create(struct hog_client *c, const struct hog_box_spec *spec, cJ
         memset(&none, 0, sizeof(none));
         spec = &none;
     }
-    if (spec->cpus)
-        cJSON_AddNumberToObject(body, "cpus", spec->cpus);
-    if (spec->memory_mib)
-        cJSON_AddNumberToObject(body, "memory_mib", spec->memory_mib);
-    if (spec->disk_gib)
-        cJSON_AddNumberToObject(body, "disk_gib", spec->disk_gib);
+    add_int(body, "cpus", spec->cpus);
+    add_int(body, "memory_mib", spec->memory_mib);
+    add_int(body, "disk_gib", spec->disk_gib);
     if (spec->snapshot_id)
         cJSON_AddStringToObject(body, "snapshot_id", spec->snapshot_id);
     if (spec->ssh_public_key)
@@ -431,8 +447,7 @@ enum rc hog_box_list(struct hog_client *c, const struct hog_list_opts *opts, cJS
     out_clear(out);
     url_start(c, &u, "/v1/hogboxes");
     if (opts) {
-        if (opts->limit)
-            url_query_int(&u, "limit", opts->limit);
+        url_query_int(&u, "limit", opts->limit);
         if (opts->cursor)
             url_query(&u, "cursor", opts->cursor);
         if (opts->state)
@@ -447,16 +462,15 @@ enum rc hog_box_list(struct hog_client *c, const struct hog_list_opts *opts, cJS
 
 /* ---- snapshots ------------------------------------------------------------------ */
 
-enum rc hog_snapshot_list(struct hog_client *c, int limit, const char *cursor, cJSON **out,
-                          struct hog_error *err)
+enum rc hog_snapshot_list(struct hog_client *c, struct hog_int limit, const char *cursor,
+                          cJSON **out, struct hog_error *err)
 {
     struct buf u = BUF_INIT;
     enum rc rc;
 
     out_clear(out);
     url_start(c, &u, "/v1/snapshots");
-    if (limit)
-        url_query_int(&u, "limit", limit);
+    url_query_int(&u, "limit", limit);
     if (cursor)
         url_query(&u, "cursor", cursor);
     rc = get_json(c, &u, out, err);
@@ -513,7 +527,7 @@ void hog_iter_boxes(struct hog_iter *it, struct hog_client *c, const struct hog_
     }
 }
 
-void hog_iter_snapshots(struct hog_iter *it, struct hog_client *c, int limit)
+void hog_iter_snapshots(struct hog_iter *it, struct hog_client *c, struct hog_int limit)
 {
     memset(it, 0, sizeof(*it));
     it->c = c;
@@ -611,8 +625,7 @@ static enum rc exec_body(const struct hog_exec_req *req, cJSON **out, struct hog
     argv = cJSON_AddArrayToObject(body, "argv");
     for (p = req->argv; *p; p++)
         cJSON_AddItemToArray(argv, cJSON_CreateString(*p));
-    if (req->timeout_seconds)
-        cJSON_AddNumberToObject(body, "timeout_seconds", req->timeout_seconds);
+    add_int(body, "timeout_seconds", req->timeout_seconds);
     if (req->env) {
         cJSON *env;
 
@@ -626,28 +639,6 @@ static enum rc exec_body(const struct hog_exec_req *req, cJSON **out, struct hog
         cJSON_AddStringToObject(body, "workdir", req->workdir);
     *out = body;
     return RC_OK;
-}
-
-enum rc hog_box_exec(struct hog_client *c, const char *box, const struct hog_exec_req *req,
-                     cJSON **out, struct hog_error *err)
-{
-    struct buf u = BUF_INIT;
-    cJSON *body = NULL;
-    long timeout;
-    enum rc rc;
-
-    out_clear(out);
-    rc = box_url(c, box, "/exec", &u, err);
-    if (rc == RC_OK)
-        rc = exec_body(req, &body, err);
-    if (rc == RC_OK) {
-        /* The answer comes when the command ends: allow its own timeout on top. */
-        timeout = (req->timeout_seconds > 0 ? req->timeout_seconds : 60) * 1000L + c->o.timeout_ms;
-        rc = run_json(c, "POST", &u, body, NULL, false, timeout, out, err);
-    }
-    cJSON_Delete(body);
-    buf_release(&u);
-    return rc;
 }
 
 static const char *skip_ws(const char *p, const char *end)
@@ -803,6 +794,89 @@ static bool json_string_member(const char *s, size_t len, const char *key, struc
     buf_release(&k);
     buf_release(&v);
     return ok && found;
+}
+
+void hog_exec_result_init(struct hog_exec_result *r)
+{
+    r->json = NULL;
+    buf_init(&r->stdout_data);
+    buf_init(&r->stderr_data);
+}
+
+void hog_exec_result_release(struct hog_exec_result *r)
+{
+    cJSON_Delete(r->json);
+    buf_release(&r->stdout_data);
+    buf_release(&r->stderr_data);
+    hog_exec_result_init(r);
+}
+
+/* stdout and stderr of an ExecResult body into r, as bytes; false when either is not a
+ * string. cJSON would end them at the first U+0000, so they are read from the text. */
+static bool exec_output(const struct buf *body, struct hog_exec_result *r)
+{
+    if (!json_string_member(body->data, body->len, "stdout", &r->stdout_data)
+        || !json_string_member(body->data, body->len, "stderr", &r->stderr_data))
+        return false;
+#if HOG_MUTANT == 17    /* mutant 17: batch exec output cut at the first NUL */
+    buf_truncate(&r->stdout_data, strlen(buf_cstr(&r->stdout_data)));
+    buf_truncate(&r->stderr_data, strlen(buf_cstr(&r->stderr_data)));
+#endif
+    return true;
+}
+
+enum rc hog_box_exec(struct hog_client *c, const char *box, const struct hog_exec_req *req,
+                     struct hog_exec_result *out, struct hog_error *err)
+{
+    struct hog_exec_result unwanted;
+    struct buf u = BUF_INIT;
+    struct xfer x;
+    cJSON *body = NULL;
+    char *text = NULL;
+    long timeout;
+    enum rc rc;
+
+    hog_exec_result_init(&unwanted);
+    if (!out)
+        out = &unwanted;
+    hog_exec_result_release(out);
+    memset(&x, 0, sizeof(x));
+    rc = box_url(c, box, "/exec", &u, err);
+    if (rc == RC_OK)
+        rc = exec_body(req, &body, err);
+    if (rc == RC_OK) {
+        /* The answer comes when the command ends: allow its own timeout on top. */
+        timeout = req->timeout_seconds.given && req->timeout_seconds.value > 0
+                  ? req->timeout_seconds.value : 60;
+        text = cJSON_PrintUnformatted(body);
+        x.method = "POST";
+        x.url = buf_cstr(&u);
+        x.accept = "application/json";
+        x.content_type = "application/json";
+        x.upload = text;
+        x.upload_len = strlen(text);
+        x.want_json = true;
+        x.timeout_ms = timeout * 1000L + c->o.timeout_ms;
+        rc = xfer_run(c, &x, err);
+    }
+    if (rc == RC_OK && !exec_output(&x.body, out)) {
+        unsigned attempts = err->attempts;
+
+        hog_exec_result_release(out);
+        hog_error_set(err, HOG_ERR_CONNECTION, "POST %s answered %ld with an ExecResult "
+                      "whose stdout or stderr is not a string", x.url, x.status);
+        err->attempts = attempts;
+        rc = RC_ERR;
+    } else if (rc == RC_OK) {
+        out->json = x.json;
+        x.json = NULL;
+    }
+    hog_exec_result_release(&unwanted);
+    xfer_release(&x);
+    cJSON_free(text);
+    cJSON_Delete(body);
+    buf_release(&u);
+    return rc;
 }
 
 struct stream {

@@ -129,9 +129,23 @@ enum rc hog_limits(struct hog_client *c, cJSON **out, struct hog_error *err);
 
 /* ---- hogboxes ------------------------------------------------------------------- */
 
-/* createHogbox's body; 0 and NULL members are left out (the server's defaults). */
+/* An optional number of a request: sent when given, whatever its value (0 and negative
+ * numbers too: the server judges them), left out otherwise (the server's default). A
+ * zeroed one is not given, so a zeroed struct below asks for every default. */
+struct hog_int {
+    bool given;
+    int value;
+};
+
+/* A given number, for initializers and assignments: spec.cpus = HOG_INT(2). */
+#define HOG_INT(v) ((struct hog_int){ true, (v) })
+/* Not given: the server's default. */
+#define HOG_INT_DEFAULT ((struct hog_int){ false, 0 })
+
+/* createHogbox's body; numbers not given and NULL members are left out (the server's
+ * defaults). */
 struct hog_box_spec {
-    int cpus, memory_mib, disk_gib;
+    struct hog_int cpus, memory_mib, disk_gib;
     const char *snapshot_id;
     const char *ssh_public_key;
     const char *access_type;        /* "none" or "ssh-public" */
@@ -153,9 +167,9 @@ enum rc hog_box_resume(struct hog_client *c, const char *box, cJSON **out, struc
 enum rc hog_box_snapshot(struct hog_client *c, const char *box, const char *idempotency_key,
                          cJSON **out, struct hog_error *err);
 
-/* listHogboxes' query; 0 and NULL members are left out. */
+/* listHogboxes' query; a limit not given and NULL members are left out. */
 struct hog_list_opts {
-    int limit;
+    struct hog_int limit;
     const char *cursor;
     const char *state;
     const char *const *labels;      /* NULL-terminated "key=value" strings, every one must match */
@@ -167,9 +181,10 @@ enum rc hog_box_list(struct hog_client *c, const struct hog_list_opts *opts, cJS
 
 /* ---- snapshots ------------------------------------------------------------------ */
 
-/* One page of snapshots (limit 0: the server's, cursor NULL: the first page). */
-enum rc hog_snapshot_list(struct hog_client *c, int limit, const char *cursor, cJSON **out,
-                          struct hog_error *err);
+/* One page of snapshots (limit HOG_INT_DEFAULT: the server's, cursor NULL: the first
+ * page). */
+enum rc hog_snapshot_list(struct hog_client *c, struct hog_int limit, const char *cursor,
+                          cJSON **out, struct hog_error *err);
 enum rc hog_snapshot_get(struct hog_client *c, const char *id, cJSON **out,
                          struct hog_error *err);
 /* DELETE /v1/snapshots/{id}; a 404 to a retried delete counts as done. */
@@ -192,8 +207,8 @@ struct hog_iter {
 /* Iterate over every hogbox matching opts (NULL: all); c and opts, with its strings, are
  * borrowed until hog_iter_release. Allocates nothing yet. */
 void hog_iter_boxes(struct hog_iter *it, struct hog_client *c, const struct hog_list_opts *opts);
-/* Iterate over every snapshot, limit per page (0: the server's). */
-void hog_iter_snapshots(struct hog_iter *it, struct hog_client *c, int limit);
+/* Iterate over every snapshot, limit per page (HOG_INT_DEFAULT: the server's). */
+void hog_iter_snapshots(struct hog_iter *it, struct hog_client *c, struct hog_int limit);
 /* The next item: RC_OK with *item borrowed until the next call or the release; RC_NOT_FOUND
  * after the last one; RC_ERR with err when a page failed (calling again retries that page). */
 enum rc hog_iter_next(struct hog_iter *it, const cJSON **item, struct hog_error *err);
@@ -206,15 +221,33 @@ void hog_iter_release(struct hog_iter *it);
 
 struct hog_exec_req {
     const char *const *argv;        /* NULL-terminated, at least one word */
-    int timeout_seconds;            /* 0: the server's default */
+    struct hog_int timeout_seconds; /* not given: the server's default */
     const char *const *env;         /* NULL-terminated "NAME=VALUE" strings, or NULL */
     const char *workdir;            /* NULL: the server's (/root) */
 };
 
-/* POST .../exec: the ExecResult {exit_code, stdout, stderr, ...}; a non-zero exit is RC_OK.
- * Never retried once sent (exec is not idempotent). */
+/* The ExecResult of a batch exec. A command's output may hold NUL bytes, which the
+ * answer sends as \u0000 and a C string cannot hold: stdout and stderr are kept as bytes
+ * with their length, decoded by the client from the answer's JSON strings. */
+struct hog_exec_result {
+    cJSON *json;                /* the answer as parsed: exit_code, stdout_truncated,
+                                 * timed_out, duration_ms ...; its "stdout" and "stderr"
+                                 * strings end at the first NUL: read the bytes below; owned */
+    struct buf stdout_data;     /* stdout, exactly: stdout_data.len bytes, NUL included */
+    struct buf stderr_data;     /* stderr, likewise */
+};
+
+/* Set up an empty result; allocates nothing. */
+void hog_exec_result_init(struct hog_exec_result *r);
+/* Free the contents; r is left empty and reusable. */
+void hog_exec_result_release(struct hog_exec_result *r);
+
+/* POST .../exec: the ExecResult in out (caller-allocated, hog_exec_result_init'ed;
+ * released and refilled, left empty on failure; may be NULL); a non-zero exit is RC_OK. An answer
+ * whose stdout or stderr is not a JSON string is HOG_ERR_CONNECTION (not what the
+ * operation returns). Never retried once sent (exec is not idempotent). */
 enum rc hog_box_exec(struct hog_client *c, const char *box, const struct hog_exec_req *req,
-                     cJSON **out, struct hog_error *err);
+                     struct hog_exec_result *out, struct hog_error *err);
 
 enum hog_event_kind {
     HOG_EVENT_STDOUT = 1,

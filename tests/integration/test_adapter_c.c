@@ -380,7 +380,27 @@ static void test_adapter_runs_every_operation(void **state)
     assert_int_equal((int)n(v, "exit_code"), 2);
     assert_string_equal(s(v, "stdout"), "hi\n");
     assert_string_equal(s(v, "stderr"), "e\n");
+    assert_string_equal(s(v, "stdout_base64"), "aGkK");
+    assert_string_equal(s(v, "stderr_base64"), "ZQo=");
     cJSON_Delete(v);
+    {
+        /* NUL bytes of the output, read on the raw line: \u0000 in the text, and base64. */
+        struct buf line = BUF_INIT;
+        char *got;
+
+        buf_addf(&line, "{\"type\":\"call\",\"id\":\"ops#9a\",\"op\":\"exec\",\"args\":"
+                 "{\"box\":\"%s\",\"argv\":[\"sh\",\"-c\","
+                 "\"printf 'a\\\\0b'; printf '\\\\0' >&2\"]}}", box);
+        send_line(&a, buf_cstr(&line));
+        got = recv_line(&a, 30000);
+        assert_non_null(got);
+        assert_non_null(strstr(got, "\"stdout\":\"a\\u0000b\""));
+        assert_non_null(strstr(got, "\"stderr\":\"\\u0000\""));
+        assert_non_null(strstr(got, "\"stdout_base64\":\"YQBi\""));
+        assert_non_null(strstr(got, "\"stderr_base64\":\"AA==\""));
+        free(got);
+        buf_release(&line);
+    }
     v = call(&a, "ops#10", "exec_stream", buf_cstr(&args), &events);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(v, "ok")));
     assert_int_equal((int)n(cJSON_GetObjectItem(v, "value"), "exit_code"), 2);
@@ -491,6 +511,13 @@ static void test_adapter_reports_errors_in_the_canonical_shape(void **state)
     cJSON_Delete(e);
     e = failed(&a, "err#2", "create", "{\"cpus\":99}", "ValidationError");
     assert_int_equal((int)n(e, "status_code"), 422);
+    cJSON_Delete(e);
+    /* 0 is a value to send, not "not given". */
+    e = failed(&a, "err#2a", "create", "{\"cpus\":0}", "ValidationError");
+    assert_int_equal((int)n(e, "status_code"), 422);
+    cJSON_Delete(e);
+    e = failed(&a, "err#2b", "list", "{\"limit\":0}", "ValidationError");
+    assert_int_equal((int)n(e, "status_code"), 400);
     cJSON_Delete(e);
 
     v = ok(&a, "err#3", "create", NULL);

@@ -484,7 +484,16 @@ static void test_adapter_python_carries_out_every_op(void **state)
     assert_int_equal((int)num(v, "exit_code"), 4);
     assert_string_equal(str(v, "stdout"), "hello\n");
     assert_string_equal(str(v, "stderr"), "e\n");
+    assert_string_equal(str(v, "stdout_base64"), "aGVsbG8K");
+    assert_string_equal(str(v, "stderr_base64"), "ZQo=");
     assert_true(cJSON_IsFalse(cJSON_GetObjectItem(v, "timed_out")));
+    cJSON_Delete(v);
+    /* Output with NUL bytes: whole in the base64 members. */
+    snprintf(args, sizeof(args), "{\"box\":\"%s\",\"argv\":[\"sh\",\"-c\","
+             "\"printf 'a\\\\0b'; printf '\\\\0c\\\\0' >&2\"]}", box);
+    v = call_ok(&c, "exec", args);
+    assert_string_equal(str(v, "stdout_base64"), "YQBi");
+    assert_string_equal(str(v, "stderr_base64"), "AGMA");
     cJSON_Delete(v);
 
     snprintf(args, sizeof(args), "{\"box\":\"%s\",\"argv\":[\"echo\",\"s\"]}", box);

@@ -234,8 +234,8 @@ static void test_client_create_sends_an_idempotency_key_that_replays(void **stat
 
     hog_error_init(&err);
     memset(&s, 0, sizeof(s));
-    s.cpus = 1;
-    s.memory_mib = 512;
+    s.cpus = HOG_INT(1);
+    s.memory_mib = HOG_INT(512);
     s.labels = labels;
     assert_int_equal(hog_box_create(c, &s, &a, &err), RC_OK);
     assert_string_equal(str(a, "state"), "running");
@@ -344,7 +344,7 @@ static void test_client_list_pages_and_iterates_every_box(void **state)
     for (i = 0; i < 5; i++)
         ids[i] = new_box(c, labels);
     memset(&o, 0, sizeof(o));
-    o.limit = 2;
+    o.limit = HOG_INT(2);
     o.labels = labels;
     assert_int_equal(hog_box_list(c, &o, &page, &err), RC_OK);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(page, "items")), 2);
@@ -392,16 +392,126 @@ static void test_client_exec_returns_output_and_a_nonzero_exit(void **state)
     char *id = new_box(c, NULL);
     const char *argv[] = { "sh", "-c", "echo $GREETING; pwd; echo oops >&2; exit 3", NULL };
     const char *env[] = { "GREETING=hi", NULL };
-    struct hog_exec_req req = { argv, 30, env, "/tmp" };
+    struct hog_exec_req req = { argv, HOG_INT(30), env, "/tmp" };
+    struct hog_exec_result res;
     struct hog_error err;
-    cJSON *res = NULL;
 
     hog_error_init(&err);
+    hog_exec_result_init(&res);
     assert_int_equal(hog_box_exec(c, id, &req, &res, &err), RC_OK);
-    assert_int_equal((int)num(res, "exit_code"), 3);
-    assert_string_equal(str(res, "stdout"), "hi\n/tmp\n");
-    assert_string_equal(str(res, "stderr"), "oops\n");
-    cJSON_Delete(res);
+    assert_int_equal((int)num(res.json, "exit_code"), 3);
+    assert_string_equal(buf_cstr(&res.stdout_data), "hi\n/tmp\n");
+    assert_int_equal(res.stdout_data.len, 8);
+    assert_string_equal(buf_cstr(&res.stderr_data), "oops\n");
+    hog_exec_result_release(&res);
+    hog_error_release(&err);
+    hog_box_destroy(c, id, &err);
+    free(id);
+    hog_client_free(c);
+}
+
+static void test_client_exec_keeps_nul_bytes_of_stdout_and_stderr(void **state)
+{
+    struct mock *m = *state;
+    struct waits w = { 0 };
+    struct hog_client *c = client_for(m, "tok_alice", &w);
+    char *id = new_box(c, NULL);
+    const char *argv[] = { "sh", "-c", "printf 'a\\000b'; printf '\\000c\\000' >&2", NULL };
+    struct hog_exec_req req = { argv, HOG_INT_DEFAULT, NULL, NULL };
+    struct hog_exec_result res;
+    struct hog_error err;
+
+    hog_error_init(&err);
+    hog_exec_result_init(&res);
+    assert_int_equal(hog_box_exec(c, id, &req, &res, &err), RC_OK);
+    assert_int_equal(res.stdout_data.len, 3);
+    assert_memory_equal(res.stdout_data.data, "a\0b", 3);
+    assert_int_equal(res.stderr_data.len, 3);
+    assert_memory_equal(res.stderr_data.data, "\0c\0", 3);
+    /* The next call refills the result rather than adding to it. */
+    assert_int_equal(hog_box_exec(c, id, &req, &res, &err), RC_OK);
+    assert_int_equal(res.stdout_data.len, 3);
+    assert_int_equal(res.stderr_data.len, 3);
+    assert_int_equal(hog_box_exec(c, id, &req, NULL, &err), RC_OK);    /* output unwanted */
+    hog_exec_result_release(&res);
+    hog_exec_result_release(&res);      /* twice is harmless */
+    hog_error_release(&err);
+    hog_box_destroy(c, id, &err);
+    free(id);
+    hog_client_free(c);
+}
+
+static const cJSON *last_body(struct mock *m, const char *query, struct resp *r)
+{
+    const cJSON *e = last(journal(m, query, r));
+
+    return cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(e, "body"), "json");
+}
+
+static void test_client_numbers_given_as_zero_or_below_are_sent(void **state)
+{
+    struct mock *m = *state;
+    struct waits w = { 0 };
+    struct hog_client *c = client_for(m, "tok_alice", &w);
+    char *id = new_box(c, NULL);
+    const char *argv[] = { "true", NULL };
+    struct hog_exec_req req = { argv, HOG_INT(0), NULL, NULL };
+    struct hog_exec_result res;
+    struct hog_box_spec s;
+    struct hog_list_opts o;
+    struct hog_error err;
+    const cJSON *body;
+    cJSON *out = NULL;
+    struct resp r;
+
+    hog_error_init(&err);
+    hog_exec_result_init(&res);
+    memset(&s, 0, sizeof(s));
+    s.cpus = HOG_INT(0);
+    s.memory_mib = HOG_INT(-256);
+    assert_int_equal(hog_box_create(c, &s, &out, &err), RC_ERR);
+    assert_int_equal(err.type, HOG_ERR_VALIDATION);
+    assert_int_equal(err.status, 422);
+    body = last_body(m, "op=createHogbox", &r);
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(body, "cpus")));
+    assert_int_equal((int)num(body, "cpus"), 0);
+    assert_int_equal((int)num(body, "memory_mib"), -256);
+    assert_null(cJSON_GetObjectItemCaseSensitive(body, "disk_gib"));     /* not given */
+    resp_release(&r);
+
+    assert_int_equal(hog_box_exec(c, id, &req, &res, &err), RC_ERR);
+    assert_int_equal(err.type, HOG_ERR_VALIDATION);
+    assert_int_equal(err.status, 422);
+    assert_null(res.json);
+    body = last_body(m, "op=execHogbox", &r);
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(body, "timeout_seconds")));
+    resp_release(&r);
+
+    memset(&o, 0, sizeof(o));
+    o.limit = HOG_INT(0);
+    assert_int_equal(hog_box_list(c, &o, &out, &err), RC_ERR);
+    assert_int_equal(err.type, HOG_ERR_VALIDATION);
+    assert_int_equal(err.status, 400);
+    assert_string_equal(str(last(journal(m, "op=listHogboxes", &r)), "query"), "limit=0");
+    resp_release(&r);
+    assert_int_equal(hog_snapshot_list(c, HOG_INT(-1), NULL, &out, &err), RC_ERR);
+    assert_int_equal(err.status, 400);
+    assert_string_equal(str(last(journal(m, "op=listSnapshots", &r)), "query"), "limit=-1");
+    resp_release(&r);
+
+    /* Not given: left out, so the server's defaults apply. */
+    o.limit = HOG_INT_DEFAULT;
+    assert_int_equal(hog_box_list(c, &o, &out, &err), RC_OK);
+    cJSON_Delete(out);
+    assert_string_equal(str(last(journal(m, "op=listHogboxes", &r)), "query"), "");
+    resp_release(&r);
+    req.timeout_seconds = HOG_INT_DEFAULT;
+    assert_int_equal(hog_box_exec(c, id, &req, &res, &err), RC_OK);
+    body = last_body(m, "op=execHogbox", &r);
+    assert_null(cJSON_GetObjectItemCaseSensitive(body, "timeout_seconds"));
+    resp_release(&r);
+
+    hog_exec_result_release(&res);
     hog_error_release(&err);
     hog_box_destroy(c, id, &err);
     free(id);
@@ -442,7 +552,7 @@ static void test_client_exec_stream_delivers_events_in_order(void **state)
     struct hog_client *c = client_for(m, "tok_alice", &w);
     char *id = new_box(c, NULL);
     const char *argv[] = { "sh", "-c", "echo a; echo b >&2; printf 'c\\000d'; exit 4", NULL };
-    struct hog_exec_req req = { argv, 0, NULL, NULL };
+    struct hog_exec_req req = { argv, HOG_INT_DEFAULT, NULL, NULL };
     struct hog_exec_exit ex;
     struct hog_error err;
     struct events ev;
@@ -499,7 +609,7 @@ static void test_client_exec_stream_events_arrive_while_the_command_runs(void **
     struct waits w = { 0 };
     struct hog_client *c;
     const char *argv[] = { "ticker", NULL };
-    struct hog_exec_req req = { argv, 0, NULL, NULL };
+    struct hog_exec_req req = { argv, HOG_INT_DEFAULT, NULL, NULL };
     struct hog_exec_exit ex;
     struct hog_error err;
     struct events ev;
@@ -564,7 +674,7 @@ static void test_client_snapshots_list_get_delete_and_in_use(void **state)
     resp_release(&r);
     assert_int_equal(hog_snapshot_get(c, sid, &got, &err), RC_OK);
     assert_string_equal(str(got, "id"), sid);
-    hog_iter_snapshots(&it, c, 1);
+    hog_iter_snapshots(&it, c, HOG_INT(1));
     while (hog_iter_next(&it, &item, &err) == RC_OK)
         found += strcmp(str(item, "id"), sid) == 0;
     hog_iter_release(&it);
@@ -1074,22 +1184,24 @@ static int closed_port(void)
 static void test_client_refused_connection_is_retried_even_for_exec(void **state)
 {
     const char *argv[] = { "true", NULL };
-    struct hog_exec_req req = { argv, 0, NULL, NULL };
+    struct hog_exec_req req = { argv, HOG_INT_DEFAULT, NULL, NULL };
     struct waits w = { 0 };
     struct hog_client *c;
+    struct hog_exec_result res;
     struct hog_error err;
-    cJSON *res = NULL;
     char url[64];
 
     (void)state;
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", closed_port());
     c = client_at(url, "tok_alice", NULL, &w);
     hog_error_init(&err);
+    hog_exec_result_init(&res);
     /* Nothing reached a server, so even a POST without a key may go again. */
     assert_int_equal(hog_box_exec(c, "hb_1", &req, &res, &err), RC_ERR);
     assert_int_equal(err.type, HOG_ERR_CONNECTION);
     assert_int_equal(err.status, 0);
     assert_null(err.body);
+    assert_null(res.json);
     assert_int_equal(err.attempts, 4);
     /* Exponential backoff with jitter: base 100, each wait in [d/2, d] for d = 100, 200, 400. */
     assert_int_equal(w.n, 3);
@@ -1109,7 +1221,7 @@ static void test_client_deadline_is_a_timeout_error(void **state)
     struct waits w = { 0 };
     struct hog_client *c;
     const char *argv[] = { "slowpoke", NULL };
-    struct hog_exec_req req = { argv, 0, NULL, NULL };
+    struct hog_exec_req req = { argv, HOG_INT_DEFAULT, NULL, NULL };
     struct hog_exec_exit ex;
     struct hog_error err;
     struct events ev;
@@ -1217,19 +1329,22 @@ static void test_client_arguments_are_refused_before_sending(void **state)
     struct hog_client_options o;
     const char *empty[] = { NULL };
     const char *badlabel[] = { "novalue", NULL };
-    struct hog_exec_req req = { empty, 0, NULL, NULL };
+    struct hog_exec_req req = { empty, HOG_INT_DEFAULT, NULL, NULL };
     struct hog_box_spec s;
+    struct hog_exec_result res;
     struct hog_error err;
     struct buf why = BUF_INIT;
     cJSON *out = NULL;
 
     hog_error_init(&err);
+    hog_exec_result_init(&res);
     assert_int_equal(hog_box_get(c, NULL, &out, &err), RC_INVALID);
     assert_int_equal(err.type, HOG_ERR_VALIDATION);
     assert_int_equal(err.status, 0);
     assert_int_equal(err.attempts, 0);
     assert_int_equal(hog_box_get(c, "", &out, &err), RC_INVALID);
-    assert_int_equal(hog_box_exec(c, "hb_1", &req, &out, &err), RC_INVALID);
+    assert_int_equal(hog_box_exec(c, "hb_1", &req, &res, &err), RC_INVALID);
+    assert_null(res.json);
     assert_int_equal(hog_file_read(c, "hb_1", NULL, &why, &err), RC_INVALID);
     memset(&s, 0, sizeof(s));
     s.labels = badlabel;
@@ -1318,6 +1433,8 @@ int main(void)
         cmocka_unit_test(test_client_box_lifecycle_maps_conflicts_and_not_found),
         cmocka_unit_test(test_client_list_pages_and_iterates_every_box),
         cmocka_unit_test(test_client_exec_returns_output_and_a_nonzero_exit),
+        cmocka_unit_test(test_client_exec_keeps_nul_bytes_of_stdout_and_stderr),
+        cmocka_unit_test(test_client_numbers_given_as_zero_or_below_are_sent),
         cmocka_unit_test(test_client_exec_stream_delivers_events_in_order),
         cmocka_unit_test(test_client_exec_stream_events_arrive_while_the_command_runs),
         cmocka_unit_test(test_client_snapshots_list_get_delete_and_in_use),

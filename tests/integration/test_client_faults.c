@@ -293,7 +293,7 @@ static void test_faults_503_after_commit_on_snapshot_replays_it(void **state)
     assert_int_equal(err.attempts, 2);
     assert_int_equal(w.n, 1);
     assert_in_range(w.ms[0], 50, 100);     /* no Retry-After: the backoff */
-    hog_iter_snapshots(&it, c, 0);
+    hog_iter_snapshots(&it, c, HOG_INT_DEFAULT);
     while (hog_iter_next(&it, &item, &err) == RC_OK)
         n++;
     hog_iter_release(&it);
@@ -310,20 +310,22 @@ static void test_faults_exec_is_never_retried(void **state)
     struct waits w = { 0 };
     struct hog_client *c;
     const char *argv[] = { "true", NULL };
-    struct hog_exec_req req = { argv, 0, NULL, NULL };
+    struct hog_exec_req req = { argv, HOG_INT_DEFAULT, NULL, NULL };
+    struct hog_exec_result xr;
     struct hog_error err;
     const cJSON *items;
     cJSON *res = NULL;
     struct resp r;
     char *id;
 
+    hog_exec_result_init(&xr);
     add_token(m, "tok_fexec", "pr_fexec");
     c = client(m, "tok_fexec", 4, &w);
     id = new_box(c);
     faults(m, "{\"match\":{\"op\":\"execHogbox\",\"principal\":\"pr_fexec\"},\"times\":1,"
               "\"action\":{\"type\":\"status\",\"status\":503}}", NULL);
     hog_error_init(&err);
-    assert_int_equal(hog_box_exec(c, id, &req, &res, &err), RC_ERR);
+    assert_int_equal(hog_box_exec(c, id, &req, &xr, &err), RC_ERR);
     assert_int_equal(err.type, HOG_ERR_SERVER);
     assert_int_equal(err.status, 503);
     assert_int_equal(err.retry_after, 1);
@@ -338,7 +340,7 @@ static void test_faults_exec_is_never_retried(void **state)
               "\"phase\":\"after_commit\",\"action\":{\"type\":\"empty\"}}", NULL);
     assert_int_equal(hog_box_get(c, id, &res, &err), RC_OK);     /* a warm connection */
     cJSON_Delete(res);
-    assert_int_equal(hog_box_exec(c, id, &req, &res, &err), RC_ERR);
+    assert_int_equal(hog_box_exec(c, id, &req, &xr, &err), RC_ERR);
     assert_int_equal(err.type, HOG_ERR_CONNECTION);
     assert_int_equal(err.attempts, 1);
     items = journal(m, "op=execHogbox&principal=pr_fexec", &r);
@@ -455,7 +457,7 @@ static enum rc stream_under(struct mock *m, struct hog_client *c, const char *bo
                             const char *plan, struct seen *seen, struct hog_error *err)
 {
     const char *argv[] = { "sh", "-c", "echo a; echo b; echo c", NULL };
-    struct hog_exec_req req = { argv, 0, NULL, NULL };
+    struct hog_exec_req req = { argv, HOG_INT_DEFAULT, NULL, NULL };
     struct hog_exec_exit ex;
 
     faults(m, plan, NULL);

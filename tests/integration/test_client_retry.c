@@ -494,21 +494,23 @@ static void test_retry_gives_up_when_the_wait_would_pass_the_deadline(void **sta
 static void test_retry_never_for_a_post_without_a_key(void **state)
 {
     const char *argv[] = { "true", NULL };
-    struct hog_exec_req req = { argv, 0, NULL, NULL };
+    struct hog_exec_req req = { argv, HOG_INT_DEFAULT, NULL, NULL };
     struct script s = { 0 };
     struct waits w = { 0 };
     struct hog_client *c;
+    struct hog_exec_result res;
     struct hog_error err;
     cJSON *out = NULL;
 
     (void)state;
+    hog_exec_result_init(&res);
     answer(&s, 503, "Content-Type: application/problem+json\r\n", problem_503);
     step(&s, END_RESET, "%s", "");
     answer(&s, 200, "Content-Type: application/json\r\n", box_json);
     script_start(&s);
     c = client(s.port, 4, &w);
     hog_error_init(&err);
-    assert_int_equal(hog_box_exec(c, "hb_1", &req, &out, &err), RC_ERR);
+    assert_int_equal(hog_box_exec(c, "hb_1", &req, &res, &err), RC_ERR);
     assert_int_equal(err.type, HOG_ERR_SERVER);
     assert_int_equal(err.attempts, 1);
     /* A reset after the request went out: it may have run, so no retry either. */
@@ -730,7 +732,7 @@ static int count_event(const struct hog_exec_event *ev, void *ctx)
 static void test_stream_cut_before_exit_is_a_connection_error_not_retried(void **state)
 {
     const char *argv[] = { "seq", "1", "3", NULL };
-    struct hog_exec_req req = { argv, 0, NULL, NULL };
+    struct hog_exec_req req = { argv, HOG_INT_DEFAULT, NULL, NULL };
     struct script s = { 0 };
     struct waits w = { 0 };
     struct hog_client *c;
@@ -767,7 +769,7 @@ static void test_stream_cut_before_exit_is_a_connection_error_not_retried(void *
 static void test_stream_skips_comments_and_unknown_events(void **state)
 {
     const char *argv[] = { "x", NULL };
-    struct hog_exec_req req = { argv, 0, NULL, NULL };
+    struct hog_exec_req req = { argv, HOG_INT_DEFAULT, NULL, NULL };
     struct script s = { 0 };
     struct waits w = { 0 };
     struct hog_client *c;
@@ -796,6 +798,48 @@ static void test_stream_skips_comments_and_unknown_events(void **state)
     assert_int_equal(hog_box_exec_stream(c, "hb_1", &req, count_event, &seen, &ex, &err), RC_ERR);
     assert_int_equal(err.type, HOG_ERR_CONNECTION);
     buf_release(&seen.out);
+    hog_error_release(&err);
+    hog_client_free(c);
+    script_stop(&s);
+}
+
+static void test_exec_output_is_decoded_with_its_length(void **state)
+{
+    const char *argv[] = { "x", NULL };
+    struct hog_exec_req req = { argv, HOG_INT_DEFAULT, NULL, NULL };
+    struct script s = { 0 };
+    struct waits w = { 0 };
+    struct hog_client *c;
+    struct hog_exec_result res;
+    struct hog_error err;
+
+    (void)state;
+    answer(&s, 200, "Content-Type: application/json\r\n",
+           "{\"exit_code\":0,\"stderr\":\"\\u0000\\\"\\\\\\/\\b\\f\\n\\r\\t\","
+           "\"stdout\":\"\\u0000caf\\u00e9 \\ud83d\\udc37!\\u0000\",\"stdout_truncated\":false,"
+           "\"stderr_truncated\":false,\"timed_out\":false,\"duration_ms\":1}");
+    answer(&s, 200, "Content-Type: application/json\r\n",
+           "{\"exit_code\":0,\"stdout\":null,\"stderr\":\"\",\"stdout_truncated\":false,"
+           "\"stderr_truncated\":false,\"timed_out\":false,\"duration_ms\":1}");
+    script_start(&s);
+    c = client(s.port, 4, &w);
+    hog_error_init(&err);
+    hog_exec_result_init(&res);
+    assert_int_equal(hog_box_exec(c, "hb_1", &req, &res, &err), RC_OK);
+    /* Every escape decoded, a surrogate pair as one character, U+0000 kept. */
+    assert_int_equal(res.stdout_data.len, 13);
+    assert_memory_equal(res.stdout_data.data, "\0caf\xc3\xa9 \xf0\x9f\x90\xb7!\0", 13);
+    assert_int_equal(res.stderr_data.len, 9);
+    assert_memory_equal(res.stderr_data.data, "\0\"\\/\b\f\n\r\t", 9);
+    assert_int_equal(cJSON_GetObjectItem(res.json, "exit_code")->valueint, 0);
+    /* An ExecResult without its output is not what exec returns; never sent twice. */
+    assert_int_equal(hog_box_exec(c, "hb_1", &req, &res, &err), RC_ERR);
+    assert_int_equal(err.type, HOG_ERR_CONNECTION);
+    assert_int_equal(err.attempts, 1);
+    assert_null(res.json);
+    assert_int_equal(res.stdout_data.len, 0);
+    assert_int_equal(s.nreq, 2);
+    hog_exec_result_release(&res);
     hog_error_release(&err);
     hog_client_free(c);
     script_stop(&s);
@@ -887,6 +931,7 @@ int main(void)
         cmocka_unit_test(test_request_timeout_is_retried_and_deadline_is_not),
         cmocka_unit_test(test_stream_cut_before_exit_is_a_connection_error_not_retried),
         cmocka_unit_test(test_stream_skips_comments_and_unknown_events),
+        cmocka_unit_test(test_exec_output_is_decoded_with_its_length),
         cmocka_unit_test(test_reset_after_commit_on_create_makes_one_box),
     };
 

@@ -38,6 +38,8 @@ static const struct mutant {
     { 14, "token file's trailing newline kept", "auth/token-file-whitespace" },
     { 15, "409 left as a generic ApiError", "errors/status-409" },
     { 16, "429 quota_exceeded retried", "errors/quota-exceeded-not-retried" },
+    { 17, "batch exec output cut at NUL", "streaming/exec-nul-bytes" },
+    { 18, "a number given as 0 taken as not given", "lifecycle/create-zero-sizes" },
 };
 #define N_MUTANTS (sizeof(mutants) / sizeof(mutants[0]))
 

@@ -255,17 +255,32 @@ static bool arg_str(struct ctx *x, const char *name, bool required, const char *
     return true;
 }
 
-static bool arg_int(struct ctx *x, const char *name, bool required, long *out)
+/* A required integer argument. */
+static bool arg_int(struct ctx *x, const char *name, long *out)
 {
     const cJSON *v = arg(x, name);
 
     *out = 0;
     if (!v) {
-        if (required)
-            buf_addf(&x->why, "\"%s\" is required", name);
-        return !required;
+        buf_addf(&x->why, "\"%s\" is required", name);
+        return false;
     }
     return int_member(v, name, -2147483648.0, 2147483647.0, out, &x->why);
+}
+
+/* An optional number of the request: given whatever its value when present (0 and
+ * negative numbers go to the server as they are), not given when absent or null. */
+static bool arg_opt_int(struct ctx *x, const char *name, struct hog_int *out)
+{
+    long n;
+
+    *out = HOG_INT_DEFAULT;
+    if (!arg(x, name))
+        return true;
+    if (!arg_int(x, name, &n))
+        return false;
+    *out = HOG_INT((int)n);
+    return true;
 }
 
 static bool arg_bool(struct ctx *x, const char *name, bool *out)
@@ -379,20 +394,16 @@ static enum rc op_limits(struct ctx *x)
 static enum rc op_create(struct ctx *x)
 {
     struct hog_box_spec s;
-    long cpus, mem, disk;
 
     memset(&s, 0, sizeof(s));
-    if (!arg_int(x, "cpus", false, &cpus) || !arg_int(x, "memory_mib", false, &mem)
-        || !arg_int(x, "disk_gib", false, &disk)
+    if (!arg_opt_int(x, "cpus", &s.cpus) || !arg_opt_int(x, "memory_mib", &s.memory_mib)
+        || !arg_opt_int(x, "disk_gib", &s.disk_gib)
         || !arg_str(x, "snapshot_id", false, &s.snapshot_id)
         || !arg_str(x, "ssh_public_key", false, &s.ssh_public_key)
         || !arg_str(x, "access_type", false, &s.access_type)
         || !arg_pairs(x, "labels", "=", &s.labels)
         || !arg_str(x, "idempotency_key", false, &s.idempotency_key))
         return RC_PARSE;
-    s.cpus = (int)cpus;
-    s.memory_mib = (int)mem;
-    s.disk_gib = (int)disk;
     return hog_box_create(x->c, &s, &x->value, &x->err);
 }
 
@@ -407,14 +418,10 @@ static enum rc op_get(struct ctx *x)
 
 static bool list_opts(struct ctx *x, struct hog_list_opts *o, bool cursor)
 {
-    long limit;
-
     memset(o, 0, sizeof(*o));
-    if (!arg_int(x, "limit", false, &limit) || (cursor && !arg_str(x, "cursor", false, &o->cursor))
-        || !arg_str(x, "state", false, &o->state) || !arg_pairs(x, "labels", "=", &o->labels))
-        return false;
-    o->limit = (int)limit;
-    return true;
+    return arg_opt_int(x, "limit", &o->limit)
+           && (!cursor || arg_str(x, "cursor", false, &o->cursor))
+           && arg_str(x, "state", false, &o->state) && arg_pairs(x, "labels", "=", &o->labels);
 }
 
 static enum rc op_list(struct ctx *x)
@@ -448,25 +455,53 @@ static enum rc op_list_all(struct ctx *x)
 
 static bool exec_req(struct ctx *x, const char **box, struct hog_exec_req *r)
 {
-    long timeout;
-
     memset(r, 0, sizeof(*r));
-    if (!arg_str(x, "box", true, box) || !arg_strings(x, "argv", &r->argv)
-        || !arg_int(x, "timeout_seconds", false, &timeout) || !arg_pairs(x, "env", "=", &r->env)
-        || !arg_str(x, "workdir", false, &r->workdir))
-        return false;
-    r->timeout_seconds = (int)timeout;
-    return true;
+    return arg_str(x, "box", true, box) && arg_strings(x, "argv", &r->argv)
+           && arg_opt_int(x, "timeout_seconds", &r->timeout_seconds)
+           && arg_pairs(x, "env", "=", &r->env) && arg_str(x, "workdir", false, &r->workdir);
+}
+
+/* Output bytes as two members of value (PROTOCOL.md, exec): name, the JSON string of the
+ * bytes (a NUL as \u0000), in place of the client's cJSON string, which ends at a NUL;
+ * and b64_name, their base64, for a receiver that keeps JSON strings as C strings. */
+static void add_output(cJSON *value, const char *name, const char *b64_name,
+                       const struct buf *bytes)
+{
+    struct buf text = BUF_INIT, b64 = BUF_INIT;
+    cJSON *raw;
+
+    buf_add_json_str(&text, bytes->data ? bytes->data : "", bytes->len);
+    raw = cJSON_CreateRaw(buf_cstr(&text));
+    if (cJSON_GetObjectItemCaseSensitive(value, name))
+        cJSON_ReplaceItemInObjectCaseSensitive(value, name, raw);
+    else
+        cJSON_AddItemToObject(value, name, raw);
+    base64_encode(&b64, bytes->data, bytes->len);
+    cJSON_DeleteItemFromObjectCaseSensitive(value, b64_name);
+    cJSON_AddStringToObject(value, b64_name, buf_cstr(&b64));
+    buf_release(&text);
+    buf_release(&b64);
 }
 
 static enum rc op_exec(struct ctx *x)
 {
     struct hog_exec_req r;
+    struct hog_exec_result res;
     const char *box;
+    enum rc rc;
 
     if (!exec_req(x, &box, &r))
         return RC_PARSE;
-    return hog_box_exec(x->c, box, &r, &x->value, &x->err);
+    hog_exec_result_init(&res);
+    rc = hog_box_exec(x->c, box, &r, &res, &x->err);
+    if (rc == RC_OK) {
+        x->value = res.json;
+        res.json = NULL;
+        add_output(x->value, "stdout", "stdout_base64", &res.stdout_data);
+        add_output(x->value, "stderr", "stderr_base64", &res.stderr_data);
+    }
+    hog_exec_result_release(&res);
+    return rc;
 }
 
 /* Each event goes out the moment libhogclient hands it over. */
@@ -560,12 +595,12 @@ static enum rc op_snapshot(struct ctx *x)
 
 static enum rc op_list_snapshots(struct ctx *x)
 {
+    struct hog_int limit;
     const char *cursor;
-    long limit;
 
-    if (!arg_int(x, "limit", false, &limit) || !arg_str(x, "cursor", false, &cursor))
+    if (!arg_opt_int(x, "limit", &limit) || !arg_str(x, "cursor", false, &cursor))
         return RC_PARSE;
-    return hog_snapshot_list(x->c, (int)limit, cursor, &x->value, &x->err);
+    return hog_snapshot_list(x->c, limit, cursor, &x->value, &x->err);
 }
 
 static enum rc op_get_snapshot(struct ctx *x)
@@ -626,7 +661,7 @@ static enum rc op_proxy_url(struct ctx *x)
     const char *box, *path;
     long port;
 
-    if (!arg_str(x, "box", true, &box) || !arg_int(x, "port", true, &port)
+    if (!arg_str(x, "box", true, &box) || !arg_int(x, "port", &port)
         || !arg_str(x, "path", false, &path))
         return RC_PARSE;
     if (hog_proxy_url(x->c, box, (int)port, path, &url) != RC_OK) {
@@ -652,7 +687,7 @@ static enum rc op_proxy_request(struct ctx *x)
     enum rc rc;
 
     memset(&r, 0, sizeof(r));
-    if (!arg_str(x, "box", true, &box) || !arg_int(x, "port", true, &port)
+    if (!arg_str(x, "box", true, &box) || !arg_int(x, "port", &port)
         || !arg_str(x, "path", false, &r.path) || !arg_str(x, "method", false, &r.method)
         || !arg_str(x, "query", false, &r.query) || !arg_pairs(x, "headers", ": ", &r.headers)
         || !arg_bytes(x, "body", false, &body, &present)) {

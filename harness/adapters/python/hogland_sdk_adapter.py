@@ -134,6 +134,21 @@ def api_json(obj: Any, fields: tuple) -> dict:
     return out
 
 
+def output_bytes(value: Any) -> Optional[bytes]:
+    """The bytes of a command's output as the SDK returned it: bytes as they are, text as
+    UTF-8 (NUL included; a lone surrogate, which no UTF-8 holds, as U+FFFD); None when
+    the SDK gave neither."""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    if isinstance(value, str):
+        try:
+            return value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch
+                           for ch in value).encode("utf-8")
+    return None
+
+
 def field(obj: Any, name: str, default: Any = None) -> Any:
     if isinstance(obj, dict):
         return obj.get(name, default)
@@ -455,9 +470,17 @@ class Translator:
         return argv, kwargs
 
     def op_exec(self, a: Args, emit: Callable) -> dict:
+        """PROTOCOL 11, exec: the ExecResult, and stdout and stderr again as base64 (the
+        runner keeps JSON strings as C strings, which end at a NUL byte)."""
         box = self._box(a.get("box", "str", True))
         argv, kwargs = self._exec_kwargs(a)
-        return api_json(box.exec(argv, **kwargs), EXEC_RESULT)
+        result = box.exec(argv, **kwargs)
+        value = api_json(result, EXEC_RESULT)
+        for name in ("stdout", "stderr"):
+            data = output_bytes(field(result, name))
+            if data is not None:
+                value[name + "_base64"] = base64.b64encode(data).decode("ascii")
+        return value
 
     def op_exec_stream(self, a: Args, emit: Callable) -> dict:
         """PROTOCOL 7: each frame is written as the SDK yields it; an exit status that

@@ -781,13 +781,31 @@ def op_list_all(c: Client, a: Args, emit: Callable) -> dict:
         cursor = following
 
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def output_bytes(text: Any) -> bytes:
+    """The bytes of an output string of the answer: its UTF-8, NUL included (json.loads
+    keeps "\\u0000"); a lone surrogate escape, which no UTF-8 can hold, as U+FFFD."""
+    if not isinstance(text, str):
+        raise ClientError("ConnectionError", "the ExecResult's stdout or stderr is not a string")
+    return LONE_SURROGATE.sub("\ufffd", text).encode("utf-8")
+
+
 def op_exec(c: Client, a: Args, emit: Callable) -> dict:
     body = exec_body(a)
-    # The answer comes when the command ends: allow its own timeout on top. Never
-    # retried once sent: running a command twice is not safe.
-    total = body.get("timeout_seconds") or 60
-    return post_json(c, f"/v1/hogboxes/{seg(a.string('box', True))}/exec", body,
-                     total_s=total + c.conf["timeout_ms"] / 1000)
+    # The answer comes when the command ends: allow its own timeout on top (a timeout the
+    # server will refuse, 0 or less, allows the default). Never retried once sent:
+    # running a command twice is not safe.
+    timeout = body.get("timeout_seconds")
+    total = timeout if timeout is not None and timeout > 0 else 60
+    result = post_json(c, f"/v1/hogboxes/{seg(a.string('box', True))}/exec", body,
+                       total_s=total + c.conf["timeout_ms"] / 1000)
+    # stdout and stderr again as base64 (PROTOCOL 11, exec): the runner keeps JSON
+    # strings as C strings, which end at a NUL byte.
+    for name in ("stdout", "stderr"):
+        result[name + "_base64"] = base64.b64encode(output_bytes(result.get(name))).decode()
+    return result
 
 
 def op_exec_stream(c: Client, a: Args, emit: Callable) -> dict:

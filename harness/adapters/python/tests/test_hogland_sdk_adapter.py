@@ -104,6 +104,10 @@ class TranslatorTest(unittest.TestCase):
         self.assertEqual(self.s.sdk.calls[-1], ("create", 2, 1024))   # the SDK's defaults
         self.new_box(cpus=4, memory_mib=2048.0)
         self.assertEqual(self.s.sdk.calls[-1], ("create", 4, 2048))
+        self.new_box(cpus=0, memory_mib=-1, disk_gib=None)         # 0 and below are given
+        self.assertEqual(self.s.sdk.calls[-1], ("create", 0, -1))
+        self.s.ok("list", limit=0)
+        self.assertEqual(self.s.sdk.calls[-1], ("list", 0, None))
 
     def test_box_ops_use_the_handle_the_session_already_has(self) -> None:
         box = self.new_box()
@@ -129,7 +133,18 @@ class TranslatorTest(unittest.TestCase):
         self.assertEqual(self.s.ok("resume", box=box)["state"], "running")   # returns None
         result = self.s.ok("exec", box=box, argv=["nope"])
         self.assertEqual(result["exit_code"], 127)
-        self.assertEqual(set(result), set(adapter.EXEC_RESULT))
+        self.assertEqual(set(result),
+                         set(adapter.EXEC_RESULT) | {"stdout_base64", "stderr_base64"})
+
+    def test_exec_output_with_nul_bytes_is_also_given_as_base64(self) -> None:
+        box = self.new_box()
+        result = self.s.ok("exec", box=box, argv=["echo", "a\0b \u00e9"])
+        self.assertEqual(result["stdout"], "a\0b \u00e9\n")
+        self.assertEqual(base64.b64decode(result["stdout_base64"]), b"a\0b \xc3\xa9\n")
+        self.assertEqual(result["stderr_base64"], "")
+        self.assertEqual(adapter.output_bytes(b"\0\xff"), b"\0\xff")     # bytes as they are
+        self.assertEqual(adapter.output_bytes("x\ud800"), b"x\xef\xbf\xbd")
+        self.assertIsNone(adapter.output_bytes(None))
 
     def test_status_codes_map_to_the_canonical_types(self) -> None:
         cases = {400: "ValidationError", 401: "AuthenticationError",

@@ -90,6 +90,21 @@ class HelpersTest(unittest.TestCase):
             with self.assertRaises(sa.AdapterFault):
                 sa.Args({"n": bad}).integer("n")
 
+    def test_zero_and_negative_integers_are_values_not_absence(self) -> None:
+        args = sa.Args({"cpus": 0, "limit": -1, "gone": None})
+        self.assertEqual(args.integer("cpus"), 0)
+        self.assertEqual(args.integer("limit"), -1)
+        self.assertIsNone(args.integer("gone"))
+        self.assertEqual(sa.query([("limit", args.integer("cpus"))]), "?limit=0")
+        self.assertEqual(sa.exec_body(sa.Args({"argv": ["true"], "timeout_seconds": 0})),
+                         {"argv": ["true"], "timeout_seconds": 0})
+
+    def test_output_bytes_keep_nul_and_replace_lone_surrogates(self) -> None:
+        self.assertEqual(sa.output_bytes("a\0b\u00e9"), b"a\0b\xc3\xa9")
+        self.assertEqual(sa.output_bytes("\U0001f437\ud800"), b"\xf0\x9f\x90\xb7\xef\xbf\xbd")
+        with self.assertRaises(sa.ClientError):
+            sa.output_bytes(None)
+
     def test_ids_and_query_values_are_escaped(self) -> None:
         self.assertEqual(sa.seg("hb_1/../x"), "hb_1%2F..%2Fx")
         self.assertEqual(sa.query([("path", "/a b&c"), ("mode", None), ("label", "k=v")]),
