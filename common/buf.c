@@ -1,12 +1,17 @@
 #include "buf.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "xmalloc.h"
+
+#define HUGE_PAGE (2u << 20)
+#define HUGE_BUF_MIN (8u << 20)
 
 void buf_init(struct buf *b)
 {
@@ -45,6 +50,29 @@ void buf_grow(struct buf *b, size_t extra)
         b->cap = b->cap > SIZE_MAX / 2 ? need : b->cap * 2;
     b->data = xrealloc(b->data, b->cap);
     b->data[b->len] = '\0';
+}
+
+void buf_grow_exact(struct buf *b, size_t extra)
+{
+    if (extra > SIZE_MAX - b->len - 1) {
+        fprintf(stderr, "fatal: buffer size overflow\n");
+        abort();
+    }
+    if (b->len + extra + 1 <= b->cap)
+        return;
+    b->cap = b->len + extra + 1;
+    b->data = xrealloc(b->data, b->cap);
+    b->data[b->len] = '\0';
+#ifdef MADV_HUGEPAGE
+    if (b->cap >= HUGE_BUF_MIN) {
+        /* Fresh memory of this size is faulted in 2 MiB at a time rather than 4 KiB. */
+        uintptr_t lo = ((uintptr_t)b->data + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+        uintptr_t hi = ((uintptr_t)b->data + b->cap) & ~(uintptr_t)(HUGE_PAGE - 1);
+
+        if (hi > lo)
+            madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+    }
+#endif
 }
 
 void buf_add(struct buf *b, const void *data, size_t len)
@@ -122,29 +150,36 @@ int hex_digit_value(char c)
 
 bool buf_add_pct_decoded(struct buf *b, const char *s, size_t len, bool plus_is_space)
 {
-    size_t start = b->len, i;
+    size_t start = b->len, i = 0;
+    char *o;
 
+    /* Decoding never grows the text: one grow, then plain stores (every request's path
+     * and query go through here). */
     buf_grow(b, len);
-    for (i = 0; i < len; i++) {
+    o = b->data + b->len;
+    while (i < len) {
         int hi, lo;
 
         if (s[i] == '+' && plus_is_space) {
-            buf_addch(b, ' ');
+            *o++ = ' ';
+            i++;
             continue;
         }
         if (s[i] != '%') {
-            buf_addch(b, s[i]);
+            *o++ = s[i++];
             continue;
         }
         hi = i + 2 < len ? hex_digit_value(s[i + 1]) : -1;
         lo = hi < 0 ? -1 : hex_digit_value(s[i + 2]);
         if (lo < 0 || (hi | lo) == 0) {
-            buf_truncate(b, start);
+            b->data[start] = '\0';     /* b->len is still start */
             return false;
         }
-        buf_addch(b, (char)(hi << 4 | lo));
-        i += 2;
+        *o++ = (char)(hi << 4 | lo);
+        i += 3;
     }
+    b->len = (size_t)(o - b->data);
+    b->data[b->len] = '\0';
     return true;
 }
 
@@ -202,65 +237,140 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
-void buf_add_json_str(struct buf *b, const char *s, size_t len)
+/* How an ASCII byte goes into a JSON string: its output bytes in bits 0-15 (low byte
+ * first) and their count in bits 16-17; 0 for the bytes that take more (\u00XX, and
+ * anything from 0x80 up, which is UTF-8 to check). */
+#define JE2(e) ((uint32_t)'\\' | (uint32_t)(e) << 8 | 2u << 16)
+#define JE(c) ((c) == '\n' ? JE2('n') : (c) == '\r' ? JE2('r') : (c) == '\t' ? JE2('t')    \
+               : (c) == '"' || (c) == '\\' ? JE2(c)                                    \
+               : (c) >= 0x20 && (c) < 0x80 ? ((uint32_t)(c) | 1u << 16) : 0u)
+#define JE4(c) JE(c), JE((c) + 1), JE((c) + 2), JE((c) + 3)
+#define JE16(c) JE4(c), JE4((c) + 4), JE4((c) + 8), JE4((c) + 12)
+#define JE64(c) JE16(c), JE16((c) + 16), JE16((c) + 32), JE16((c) + 48)
+static const uint32_t json_esc[256] = { JE64(0), JE64(64), JE64(128), JE64(192) };
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Are the 8 bytes of x all ASCII that a JSON string holds as it is? */
+static int json_plain8(uint64_t x)
+{
+    uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
+
+    return !(((x - ONES * 0x20) | ((q - ONES) & ~q) | ((b - ONES) & ~b) | x) & HIGHS);
+}
+
+/* One character the table does not take, at p (n bytes left), written to o: returns
+ * the bytes written and sets *used to the bytes of p it took. Kept out of the loop that
+ * runs over every byte. */
+static __attribute__((noinline)) size_t json_escape_slow(const unsigned char *p, size_t n,
+                                                          char *o, size_t *used)
 {
     static const char hex[] = "0123456789abcdef";
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    char *o;
+    size_t k;
 
-    /* One grow for the worst case (every byte a \u00XX), then plain stores: this runs
-     * over every byte a command streams. */
+    *used = 1;
+    if (p[0] < 0x80) {
+        memcpy(o, "\\u00", 4);
+        o[4] = hex[p[0] >> 4];
+        o[5] = hex[p[0] & 15];
+        return 6;
+    }
+    k = utf8_len(p, n);
+    if (k) {
+        memcpy(o, p, k);
+        *used = k;
+        return k;
+    }
+    memcpy(o, "\xef\xbf\xbd", 3);       /* U+FFFD: 3 bytes for 1, within the 6 */
+    return 3;
+}
+
+/* Two ASCII bytes a, b at (a << 7) | b: their output bytes in bits 0-31 (low byte first)
+ * and how many in bits 32-35, or 0 when json_esc does not take both. "y\n" becomes 'y',
+ * '\\', 'n' and 3. Filled on first use. */
+static uint64_t json_pair[128 * 128];
+static pthread_once_t json_pair_once = PTHREAD_ONCE_INIT;
+
+static void json_pair_init(void)
+{
+    uint64_t a, b;
+
+    for (a = 0; a < 128; a++)
+        for (b = 0; b < 128; b++)
+            if (json_esc[a] && json_esc[b])
+                json_pair[a << 7 | b] = (json_esc[a] & 0xffff)
+                                        | (uint64_t)(json_esc[b] & 0xffff) << (8 * (json_esc[a] >> 16))
+                                        | (uint64_t)((json_esc[a] >> 16) + (json_esc[b] >> 16)) << 32;
+}
+
+size_t str_json_escape(char *out, const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *e;
+    char *o = out;
+    size_t span = 8;
+
+    if (len == 0)
+        return 0;       /* s may be NULL then (an empty buf), and NULL + 0 is undefined */
+    e = p + len;
+
+    /* This runs over every byte a command streams. Plain text goes 8 bytes at a time;
+     * text dense with escapes (`yes` prints "y\n" forever) goes two bytes at a time
+     * through json_pair, 64 bytes before the 8-byte test is tried again. */
+    pthread_once(&json_pair_once, json_pair_init);
+    while (p < e) {
+        const unsigned char *start = p, *end;
+        char *group = o;
+
+        if (span == 8 && e - p >= 8) {
+            uint64_t x;
+
+            memcpy(&x, p, 8);
+            if (json_plain8(x)) {
+                memcpy(o, p, 8);
+                o += 8;
+                p += 8;
+                continue;
+            }
+        }
+        end = (size_t)(e - p) < span ? e : p + span;
+        while (p < end) {
+            uint32_t ta, w;
+            uint64_t v;
+
+            if (end - p >= 2 && !((p[0] | p[1]) & 0x80) && (v = json_pair[p[0] << 7 | p[1]])) {
+                w = (uint32_t)v;
+                memcpy(o, &w, 4);
+                o += v >> 32;
+                p += 2;
+            } else if ((ta = json_esc[p[0]]) != 0) {
+                o[0] = (char)ta;
+                o[1] = (char)(ta >> 8);
+                o += ta >> 16;
+                p++;
+            } else {
+                size_t used;
+
+                o += json_escape_slow(p, (size_t)(e - p), o, &used);
+                p += used;
+            }
+        }
+        /* Two escapes or more in the span: the text is dense, stay on pairs. */
+        span = o - group > (p - start) + 1 ? 64 : 8;
+    }
+    return (size_t)(o - out);
+}
+
+void buf_add_json_str(struct buf *b, const char *s, size_t len)
+{
+    /* One grow for the worst case (every byte a \u00XX), then plain stores. */
     if (len > (SIZE_MAX - 2) / 6) {
         fprintf(stderr, "fatal: buffer size overflow\n");
         abort();
     }
     buf_grow(b, len * 6 + 2);
-    o = b->data + b->len;
-    *o++ = '"';
-    while (i < len) {
-        unsigned char c = p[i];
-        size_t n, run;
-
-        /* Plain ASCII goes in runs. */
-        for (run = i; run < len && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"'
-                      && p[run] != '\\'; run++)
-            ;
-        if (run > i) {
-            memcpy(o, p + i, run - i);
-            o += run - i;
-            i = run;
-            continue;
-        }
-        if (c == '"' || c == '\\') {
-            *o++ = '\\';
-            *o++ = (char)c;
-            i++;
-        } else if (c < 0x20) {
-            *o++ = '\\';
-            switch (c) {
-            case '\n': *o++ = 'n'; break;
-            case '\r': *o++ = 'r'; break;
-            case '\t': *o++ = 't'; break;
-            default:
-                memcpy(o, "u00", 3);
-                o[3] = hex[c >> 4];
-                o[4] = hex[c & 15];
-                o += 5;
-                break;
-            }
-            i++;
-        } else if ((n = utf8_len(p + i, len - i)) != 0) {
-            memcpy(o, p + i, n);
-            o += n;
-            i += n;
-        } else {
-            memcpy(o, "\xef\xbf\xbd", 3);   /* U+FFFD: 3 bytes for 1, within the 6 */
-            o += 3;
-            i++;
-        }
-    }
-    *o++ = '"';
-    b->len = (size_t)(o - b->data);
+    b->data[b->len++] = '"';
+    b->len += str_json_escape(b->data + b->len, s, len);
+    b->data[b->len++] = '"';
     b->data[b->len] = '\0';
 }

@@ -22,6 +22,9 @@ void buf_release(struct buf *b);
 void buf_reset(struct buf *b);
 /* Make room for at least extra more bytes. */
 void buf_grow(struct buf *b, size_t extra);
+/* Make room for extra more bytes without rounding up, for a size known in advance (a
+ * 64 MiB body would otherwise reserve 128 MiB). */
+void buf_grow_exact(struct buf *b, size_t extra);
 void buf_add(struct buf *b, const void *data, size_t len);
 void buf_addstr(struct buf *b, const char *s);
 void buf_addch(struct buf *b, char c);
@@ -45,6 +48,9 @@ int hex_digit_value(char c);
 /* Append len bytes of s (may hold NUL) as a JSON string, quotes included: escaped, each
  * invalid UTF-8 byte replaced by U+FFFD. */
 void buf_add_json_str(struct buf *b, const char *s, size_t len);
+/* The inside of that JSON string (no quotes) written to out, which must have room for
+ * 6 * len bytes; returns the bytes written. */
+size_t str_json_escape(char *out, const char *s, size_t len);
 bool str_startswith(const char *s, const char *prefix);
 bool str_endswith(const char *s, const char *suffix);
 /* Compare two byte strings in time that depends only on their lengths. */

@@ -547,28 +547,26 @@ enum rc openapi_load(const char *path, struct openapi **out, struct buf *err)
     return openapi_from_json(doc, name ? name + 1 : path, out, err);
 }
 
-/* Percent-decode len bytes of s into out (reset first); false on a bad escape or %00. */
-static bool pct_decode(const char *s, size_t len, struct buf *out)
-{
-    buf_reset(out);
-    return buf_add_pct_decoded(out, s, len, false);
-}
-
+/* A segment of the request path: as received, and percent-decoded (the path's escapes
+ * were checked first, so decoding cannot fail). */
 struct raw_seg {
     const char *p;
     size_t len;
+    const char *dec;
+    size_t dlen;
 };
 
-/* Match the raw segments against t; on success the parameter values are set in m. */
+/* Match the segments against t; on success the parameter values are set in m. */
 static bool match_template(const struct template *t, const struct raw_seg *segs, size_t n,
                            const char *path_end, struct openapi_match *m)
 {
-    struct buf dec = BUF_INIT;
     size_t i;
 
     m->nparams = 0;
     for (i = 0; i < t->nsegs; i++) {
         const struct segment *s = &t->segs[i];
+        const char *dec;
+        size_t dlen;
 
         if (s->kind == SEG_GREEDY) {
             /* The rest as received (still percent-encoded), so it can be forwarded as is. */
@@ -578,41 +576,39 @@ static bool match_template(const struct template *t, const struct raw_seg *segs,
                 goto fail;
             m->params[m->nparams].name = s->param;
             m->params[m->nparams++].value = xstrndup(rest, (size_t)(path_end - rest));
-            buf_release(&dec);
             return true;
         }
-        if (i >= n || !pct_decode(segs[i].p, segs[i].len, &dec))
+        if (i >= n)
             goto fail;
+        dec = segs[i].dec;
+        dlen = segs[i].dlen;
         if (s->kind == SEG_LITERAL) {
-            if (strcmp(buf_cstr(&dec), s->literal) != 0)
+            if (strcmp(dec, s->literal) != 0)
                 goto fail;
             continue;
         }
         if (s->kind == SEG_PARTIAL) {
             size_t pre = strlen(s->literal), suf = strlen(s->suffix);
 
-            if (dec.len <= pre + suf || strncmp(dec.data, s->literal, pre) != 0
-                || strcmp(dec.data + dec.len - suf, s->suffix) != 0)
+            if (dlen <= pre + suf || strncmp(dec, s->literal, pre) != 0
+                || strcmp(dec + dlen - suf, s->suffix) != 0)
                 goto fail;
-            buf_truncate(&dec, dec.len - suf);
             if (m->nparams == OPENAPI_MAX_PATH_PARAMS)
                 goto fail;
             m->params[m->nparams].name = s->param;
-            m->params[m->nparams++].value = xstrdup(dec.data + pre);
+            m->params[m->nparams++].value = xstrndup(dec + pre, dlen - pre - suf);
             continue;
         }
-        if (dec.len == 0 || m->nparams == OPENAPI_MAX_PATH_PARAMS)
+        if (dlen == 0 || m->nparams == OPENAPI_MAX_PATH_PARAMS)
             goto fail;
         m->params[m->nparams].name = s->param;
-        m->params[m->nparams++].value = buf_detach(&dec, NULL);
+        m->params[m->nparams++].value = xstrndup(dec, dlen);
     }
-    buf_release(&dec);
     if (n == t->nsegs)
         return true;
     openapi_match_release(m);
     return false;
 fail:
-    buf_release(&dec);
     openapi_match_release(m);
     return false;
 }
@@ -652,8 +648,9 @@ static bool escapes_valid(const char *path)
 enum rc openapi_route(const struct openapi *api, const char *method, const char *path,
                       struct openapi_match *m)
 {
-    struct raw_seg *segs = NULL;
-    size_t n = 0, i, allowed = 0, k;
+    struct raw_seg local[16], *segs = local;
+    struct buf dec = BUF_INIT;
+    size_t n = 0, i, allowed = 0, k, *offs;
     const char *p, *end = path + strlen(path);
     enum rc rc = RC_NOT_FOUND;
 
@@ -671,16 +668,27 @@ enum rc openapi_route(const struct openapi *api, const char *method, const char 
         return RC_NOT_FOUND;
     if (!escapes_valid(path))
         return RC_PARSE;
-    for (p = path + 1;; ) {
+    /* Split and decode once; every template is then matched against the same segments. */
+    for (p = path, n = 1; *p; p++)
+        n += *p == '/';
+    n--;
+    if (n > sizeof(local) / sizeof(local[0]))
+        segs = xcalloc(n, sizeof(*segs));
+    offs = xcalloc(n, sizeof(*offs));
+    for (p = path + 1, i = 0; i < n; i++) {
         const char *slash = strchr(p, '/');
 
-        segs = xrealloc(segs, (n + 1) * sizeof(*segs));
-        segs[n].p = p;
-        segs[n++].len = slash ? (size_t)(slash - p) : strlen(p);
-        if (!slash)
-            break;
-        p = slash + 1;
+        segs[i].p = p;
+        segs[i].len = slash ? (size_t)(slash - p) : strlen(p);
+        offs[i] = dec.len;
+        buf_add_pct_decoded(&dec, p, segs[i].len, false);
+        segs[i].dlen = dec.len - offs[i];
+        buf_addch(&dec, '\0');
+        p = slash ? slash + 1 : p + segs[i].len;
     }
+    for (i = 0; i < n; i++)
+        segs[i].dec = dec.data + offs[i];
+    free(offs);
     for (i = 0; i < api->ntemplates; i++) {
         const struct template *t = &api->templates[i];
         size_t mi;
@@ -716,6 +724,8 @@ enum rc openapi_route(const struct openapi *api, const char *method, const char 
         snprintf(m->allow, sizeof(m->allow), "%s", buf_cstr(&allow));
         buf_release(&allow);
     }
-    free(segs);
+    if (segs != local)
+        free(segs);
+    buf_release(&dec);
     return rc;
 }

@@ -373,6 +373,15 @@ static enum wr out_add(struct out *o, const char *data, size_t len)
 {
     if (o->st != WR_OK)
         return o->st;
+    /* Whole chunks with nothing buffered go out from where they are: the same chunks as
+     * through the buffer, without copying every byte of a pipeline at each stage. */
+    while (!o->b.len && len >= CHUNK) {
+        o->st = sink_write(o->r, o->s, data, CHUNK);
+        if (o->st != WR_OK)
+            return o->st;
+        data += CHUNK;
+        len -= CHUNK;
+    }
     while (len) {
         size_t room = CHUNK - o->b.len, n = len < room ? len : room;
 

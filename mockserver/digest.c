@@ -85,3 +85,8 @@ void digest_sha256_end(struct digest_sha256 *d, char out[2 * DIGEST_SHA256_LEN +
     EVP_MD_CTX_free(ctx);
     to_hex(md, out);
 }
+
+void digest_sha256_free(struct digest_sha256 *d)
+{
+    EVP_MD_CTX_free((EVP_MD_CTX *)(void *)d);
+}

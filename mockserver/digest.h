@@ -19,5 +19,7 @@ struct digest_sha256 *digest_sha256_begin(void);
 void digest_sha256_update(struct digest_sha256 *d, const void *data, size_t len);
 /* The hex digest of everything given to d, which is freed; NULL is a no-op. */
 void digest_sha256_end(struct digest_sha256 *d, char out[2 * DIGEST_SHA256_LEN + 1]);
+/* Drop an unfinished digest; NULL is a no-op. */
+void digest_sha256_free(struct digest_sha256 *d);
 
 #endif

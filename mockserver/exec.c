@@ -1,6 +1,7 @@
 #include "exec.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +150,85 @@ void exec_utf8_feed(struct exec_utf8 *u, const void *data, size_t len, bool fina
     if (held)
         memcpy(u->pend, s + len - held, held);
     u->npend = held;
+}
+
+/* How many bytes at the start of s[0..n) are valid UTF-8, whole characters only. ASCII,
+ * the usual output, is checked a word at a time. */
+static size_t utf8_valid_prefix(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned char lo, hi;
+        uint64_t w;
+        size_t k;
+        int need;
+
+        if (n - i >= 8) {
+            memcpy(&w, s + i, 8);
+            if (!(w & 0x8080808080808080ull)) {
+                i += 8;
+                continue;
+            }
+        }
+        need = utf8_lead(s[i], &lo, &hi);
+        if (need < 0)
+            return i;
+        if ((size_t)need >= n - i)
+            return i;
+        for (k = 1; k <= (size_t)need; k++) {
+            if (s[i + k] < lo || s[i + k] > hi)
+                return i;
+            lo = 0x80;
+            hi = 0xBF;
+        }
+        i += k;
+    }
+    return i;
+}
+
+/* Is s[0..n) (n < 4) the start of a character that more bytes could complete? */
+static bool utf8_incomplete(const unsigned char *s, size_t n)
+{
+    unsigned char lo, hi;
+    int need = utf8_lead(s[0], &lo, &hi);
+    size_t k;
+
+    if (need <= 0 || n > (size_t)need)
+        return false;
+    for (k = 1; k < n; k++) {
+        if (s[k] < lo || s[k] > hi)
+            return false;
+        lo = 0x80;
+        hi = 0xBF;
+    }
+    return true;
+}
+
+const char *exec_utf8_view(struct exec_utf8 *u, const void *data, size_t len, bool final,
+                           struct buf *scratch, size_t *n)
+{
+    const unsigned char *s = data;
+    size_t valid;
+
+    /* Output that needs no repair, the usual case, is passed on where it is. */
+    if (!u->npend && len) {
+        valid = utf8_valid_prefix(s, len);
+        if (valid == len) {
+            *n = len;
+            return data;
+        }
+        if (!final && len - valid < 4 && utf8_incomplete(s + valid, len - valid)) {
+            memcpy(u->pend, s + valid, len - valid);
+            u->npend = len - valid;
+            *n = valid;
+            return data;
+        }
+    }
+    buf_reset(scratch);
+    exec_utf8_feed(u, data, len, final, scratch);
+    *n = scratch->len;
+    return buf_cstr(scratch);
 }
 
 void exec_utf8_drop_tail(struct exec_utf8 *u)

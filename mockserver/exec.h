@@ -80,6 +80,11 @@ struct exec_utf8 {
  * ends here), which turns it into U+FFFD. */
 void exec_utf8_feed(struct exec_utf8 *u, const void *data, size_t len, bool final,
                     struct buf *out);
+/* exec_utf8_feed without a copy when none is needed: the valid UTF-8 form of len bytes,
+ * *n bytes at the returned pointer, which is data itself when the bytes need no repair
+ * and scratch's contents (reset first) otherwise; valid until data or scratch changes. */
+const char *exec_utf8_view(struct exec_utf8 *u, const void *data, size_t len, bool final,
+                           struct buf *scratch, size_t *n);
 /* Forget a held-back incomplete sequence: for a stream that was cut (the output cap),
  * whose last character is dropped rather than replaced. */
 void exec_utf8_drop_tail(struct exec_utf8 *u);

@@ -53,11 +53,19 @@ static const char sql_size[] =
     "SELECT COALESCE(SUM(LENGTH(content)), 0) FROM files WHERE owner = ?1 AND is_dir = 0";
 static const char sql_drop[] = "DELETE FROM files WHERE owner = ?1";
 static const char sql_lookup[] = "SELECT is_dir FROM files WHERE owner = ?1 AND path = ?2";
+/* Not the content itself: a result column is read whole by every step. */
 static const char sql_read[] =
-    "SELECT is_dir, content FROM files WHERE owner = ?1 AND path = ?2";
+    "SELECT is_dir, length(content), rowid FROM files WHERE owner = ?1 AND path = ?2";
+static const char sql_content[] = "SELECT content FROM files WHERE rowid = ?1";
 static const char sql_put[] =
     "INSERT OR REPLACE INTO files (owner, path, is_dir, mode, content, sha256)"
     " VALUES (?1, ?2, 0, ?3, ?4, ?5)";
+
+/* Content from this size up is written and read through SQLite's blob handle, straight
+ * between the pages and the caller's memory: no record of its size is built on the way
+ * in, no copy of it is made on the way out. Smaller content goes the plain way, which
+ * costs less than opening a handle. */
+#define BLOB_IO_MIN (256u << 10)
 
 static enum rc step_done(sqlite3_stmt *st)
 {
@@ -193,6 +201,7 @@ static enum rc read_locked(struct store *s, const char *owner, const char *path,
                            struct buf *content)
 {
     sqlite3_stmt *st = store_stmt(s, sql_read);
+    sqlite3_blob *blob = NULL;
     enum rc rc;
     int step;
 
@@ -209,20 +218,37 @@ static enum rc read_locked(struct store *s, const char *owner, const char *path,
     } else if (sqlite3_column_int(st, 0)) {
         rc = RC_INVALID;
     } else {
-        const void *data = sqlite3_column_blob(st, 1);
-        int len = sqlite3_column_bytes(st, 1);
+        sqlite3_int64 len = sqlite3_column_int64(st, 1), rowid = sqlite3_column_int64(st, 2);
+        sqlite3 *db = sqlite3_db_handle(st);
+        sqlite3_stmt *cst;
 
-        if (data && len > 0) {
-            /* Exactly the size when the buffer is empty: buf_add's doubling would
-             * reserve 128 MiB for a 64 MiB file. */
-            if (content->len == 0 && content->cap < (size_t)len + 1) {
-                free(content->data);
-                content->data = xmalloc((size_t)len + 1);
-                content->cap = (size_t)len + 1;
-            }
-            buf_add(content, data, (size_t)len);
-        }
         rc = RC_OK;
+        if (len > 0) {
+            /* Exactly the size: buf_add's doubling would reserve 128 MiB for 64 MiB. */
+            buf_grow_exact(content, (size_t)len);
+            if (len < BLOB_IO_MIN) {
+                cst = store_stmt(s, sql_content);
+                if (cst)
+                    sqlite3_bind_int64(cst, 1, rowid);
+                if (cst && sqlite3_step(cst) == SQLITE_ROW && sqlite3_column_bytes(cst, 0) == len)
+                    buf_add(content, sqlite3_column_blob(cst, 0), (size_t)len);
+                else
+                    rc = RC_IO;
+                if (cst)
+                    sqlite3_reset(cst);
+            } else if (sqlite3_blob_open(db, "main", "files", "content", rowid, 0, &blob)
+                           != SQLITE_OK
+                       || sqlite3_blob_read(blob, content->data + content->len, (int)len, 0)
+                          != SQLITE_OK) {
+                rc = RC_IO;
+            } else {
+                content->len += (size_t)len;
+                content->data[content->len] = '\0';
+            }
+            sqlite3_blob_close(blob);
+            if (rc != RC_OK)
+                log_error("files: %s", sqlite3_errmsg(db));
+        }
     }
     sqlite3_reset(st);
     return rc;
@@ -416,23 +442,37 @@ static bool put_file(struct store *s, const char *box, const char *path, int mod
                      const char *data, size_t len, const char *sha)
 {
     sqlite3_stmt *st = store_stmt(s, sql_put);
-    enum rc rc;
+    sqlite3_blob *blob = NULL;
+    sqlite3 *db;
+    bool ok;
 
     if (!st)
         return false;
+    db = sqlite3_db_handle(st);
     store_bind_text(st, 1, box);
     store_bind_text(st, 2, path);
     sqlite3_bind_int(st, 3, mode);
-    /* The body outlives the statement's step; no copy of up to 64 MiB. An empty body
-     * must still be a (zero-length) blob, not NULL. */
-    if (len)
+    /* Big content: room for it first (SQLite does not build zeros in memory), then
+     * written into place. The body outlives the statement's step either way; an empty
+     * body must still be a (zero-length) blob, not NULL. */
+    if (len >= BLOB_IO_MIN)
+        sqlite3_bind_zeroblob64(st, 4, len);
+    else if (len)
         sqlite3_bind_blob64(st, 4, data, len, SQLITE_STATIC);
     else
         sqlite3_bind_zeroblob(st, 4, 0);
     store_bind_text(st, 5, sha);
-    rc = step_done(st);
+    ok = step_done(st) == RC_OK;
     sqlite3_clear_bindings(st);
-    return rc == RC_OK;
+    if (ok && len >= BLOB_IO_MIN) {
+        ok = sqlite3_blob_open(db, "main", "files", "content", sqlite3_last_insert_rowid(db), 1,
+                               &blob) == SQLITE_OK
+             && sqlite3_blob_write(blob, data, (int)len, 0) == SQLITE_OK;
+        if (!ok)
+            log_error("files: %s", sqlite3_errmsg(db));
+        sqlite3_blob_close(blob);
+    }
+    return ok;
 }
 
 static void write_file(struct req *r)
@@ -478,8 +518,12 @@ static void write_file(struct req *r)
         path_conflict(r, "is a directory", "/", true);
         goto out;
     }
-    /* Hash outside the lock: 64 MiB takes a while, and nobody needs to wait for it. */
-    digest_sha256_hex(r->body, r->body_len, sha);
+    /* Hashed as the body came in; else here, outside the lock: 64 MiB takes a while, and
+     * nobody needs to wait for it. */
+    if (r->body_sha256[0])
+        memcpy(sha, r->body_sha256, sizeof(sha));
+    else
+        digest_sha256_hex(r->body, r->body_len, sha);
 
     /* One transaction: parents, the conflict checks and the content land together or
      * not at all, and a reader (who takes the same lock) sees the old file or the new. */

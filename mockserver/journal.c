@@ -18,6 +18,10 @@
 #include "xmalloc.h"
 
 #define JOURNAL_DEFAULT_MAX 100000
+/* The most bytes the entries may hold together: the oldest go first past it, however
+ * many fewer than max that leaves (some 45000 entries of a plain GET). 100000 entries of
+ * half a KiB would otherwise be over 60 MiB of a process that idles at 15. */
+#define JOURNAL_MAX_BYTES (24u << 20)
 #define JSON_BODY_KEEP (8u << 10)   /* JSON bodies up to this size are kept whole */
 #define QUERY_DEFAULT_LIMIT 100
 #define QUERY_MAX_LIMIT 1000
@@ -31,6 +35,7 @@ struct entry {
     const char *op, *principal, *method, *path, *request_id;
     const char *rest;           /* ,"time":...} */
     size_t rest_len;
+    size_t size;                /* bytes of blob */
     char *blob;
 };
 
@@ -38,6 +43,7 @@ struct journal {
     pthread_mutex_t lock;
     struct entry *ring;
     size_t max, head, count;    /* head: index of the oldest entry */
+    size_t bytes;               /* what the entries' blobs hold together */
     uint64_t next_seq;
     struct timespec born;
 };
@@ -67,12 +73,8 @@ static void json_str(struct buf *b, const char *s)
         buf_addstr(b, "null");
 }
 
-static void json_key(struct buf *b, const char *key)
-{
-    buf_addstr(b, ",\"");
-    buf_addstr(b, key);
-    buf_addstr(b, "\":");
-}
+/* ,"key": for a literal key, in one append (an entry has twenty of them). */
+#define json_key(b, key) buf_add((b), ",\"" key "\":", sizeof(",\"" key "\":") - 1)
 
 /* The request headers as one object: names lowercased, repeated ones joined by ", ". */
 static void render_headers(struct buf *b, const char *const *h)
@@ -80,30 +82,40 @@ static void render_headers(struct buf *b, const char *const *h)
     struct hdr {
         char *name;
         struct buf value;
-    } *list = NULL;
-    size_t n = 0, i, k;
+    } local[16], *list = local;
+    size_t n = 0, cap = sizeof(local) / sizeof(local[0]), i, k;
+    struct buf v = BUF_INIT;
 
     for (i = 0; h && h[i] && h[i + 1]; i += 2) {
-        struct buf v = BUF_INIT;
         char *lname = xstrdup(h[i]);
         char *c;
 
         for (c = lname; *c; c++)
             *c = (char)tolower((unsigned char)*c);
+        buf_reset(&v);
         redact_header_light(&v, lname, h[i + 1]);
         for (k = 0; k < n && strcmp(list[k].name, lname) != 0; k++)
             ;
         if (k < n) {
             buf_addstr(&list[k].value, strcmp(lname, "cookie") == 0 ? "; " : ", ");
             buf_add(&list[k].value, v.data ? v.data : "", v.len);
-            buf_release(&v);
             free(lname);
             continue;
         }
-        list = xrealloc(list, (n + 1) * sizeof(*list));
+        if (n == cap) {
+            cap *= 2;
+            if (list == local) {
+                list = xmalloc(cap * sizeof(*list));
+                memcpy(list, local, sizeof(local));
+            } else {
+                list = xrealloc(list, cap * sizeof(*list));
+            }
+        }
         list[n].name = lname;
         list[n++].value = v;
+        buf_init(&v);
     }
+    buf_release(&v);
     buf_addch(b, '{');
     for (i = 0; i < n; i++) {
         if (i)
@@ -115,7 +127,8 @@ static void render_headers(struct buf *b, const char *const *h)
         buf_release(&list[i].value);
     }
     buf_addch(b, '}');
-    free(list);
+    if (list != local)
+        free(list);
 }
 
 static bool json_media(const char *ct)
@@ -141,7 +154,10 @@ static void render_body(struct buf *b, const struct journal_input *in)
         buf_addstr(b, "null");
         return;
     }
-    digest_sha256_hex(in->body, in->body_len, hex);
+    if (in->body_sha256)
+        snprintf(hex, sizeof(hex), "%s", in->body_sha256);
+    else
+        digest_sha256_hex(in->body, in->body_len, hex);
     buf_addf(b, "{\"size\":%zu,\"sha256\":\"%s\",\"content_type\":", in->body_len, hex);
     json_str(b, in->content_type);
     if (in->body_len <= JSON_BODY_KEEP && json_media(in->content_type)) {
@@ -285,6 +301,26 @@ static const char *put(char **at, const char *s, size_t len)
     return p;
 }
 
+/* Make room for an entry of size bytes: the oldest entries leave the ring, always one
+ * when it is full, more while the bytes are over JOURNAL_MAX_BYTES (at most OLD_MAX at
+ * a time: an entry rarely outgrows the one before by much). Their blobs go to old[*nold]
+ * for the caller to free outside the lock. Under the lock. */
+#define OLD_MAX 8
+
+static void evict(struct journal *j, size_t size, char **old, size_t *nold)
+{
+    while (j->count && *nold < OLD_MAX
+           && (j->count == j->max || j->bytes + size > JOURNAL_MAX_BYTES)) {
+        struct entry *e = &j->ring[j->head];
+
+        old[(*nold)++] = e->blob;
+        j->bytes -= e->size;
+        e->blob = NULL;
+        j->head = (j->head + 1) % j->max;
+        j->count--;
+    }
+}
+
 uint64_t journal_append(struct journal *j, const struct journal_input *in)
 {
     struct buf path = BUF_INIT, query = BUF_INIT, json = BUF_INIT;
@@ -296,7 +332,8 @@ uint64_t journal_append(struct journal *j, const struct journal_input *in)
     struct entry e;
     struct timespec at_time;
     int64_t mono_us;
-    char *at, *old = NULL;
+    char *at, *old[OLD_MAX];
+    size_t nold = 0;
     uint64_t seq;
 
     /* All the work before the lock: redact, render, pack into one allocation. */
@@ -307,6 +344,7 @@ uint64_t journal_append(struct journal *j, const struct journal_input *in)
               + (at_time.tv_nsec - j->born.tv_nsec) / 1000;
     redact_tokens(&path, in->path ? in->path : "", in->path ? strlen(in->path) : 0);
     redact_query(&query, in->query ? in->query : "");
+    buf_grow(&json, 1024);      /* most entries fit: no growing on the way */
     render(&json, in, buf_cstr(&path), buf_cstr(&query), mono_us > 0 ? (uint64_t)mono_us : 0);
     lens[0] = strlen(op);
     lens[1] = strlen(principal);
@@ -316,6 +354,7 @@ uint64_t journal_append(struct journal *j, const struct journal_input *in)
     for (total = json.len + 1, i = 0; i < 5; i++)
         total += lens[i] + 1;
     e.blob = xmalloc(total);
+    e.size = total;
     at = e.blob;
     e.status = in->status;
     e.op = put(&at, op, lens[0]);
@@ -333,16 +372,13 @@ uint64_t journal_append(struct journal *j, const struct journal_input *in)
     if (!j->ring)
         j->ring = xcalloc(j->max, sizeof(*j->ring));
     e.seq = seq = j->next_seq++;
-    if (j->count == j->max) {
-        old = j->ring[j->head].blob;
-        j->ring[j->head] = e;
-        j->head = (j->head + 1) % j->max;
-    } else {
-        j->ring[(j->head + j->count) % j->max] = e;
-        j->count++;
-    }
+    evict(j, e.size, old, &nold);
+    j->ring[(j->head + j->count) % j->max] = e;
+    j->count++;
+    j->bytes += e.size;
     pthread_mutex_unlock(&j->lock);
-    free(old);
+    while (nold)
+        free(old[--nold]);
     return seq;
 }
 
@@ -358,6 +394,7 @@ void journal_clear(struct journal *j)
     max = j->max;
     j->ring = NULL;
     j->head = j->count = 0;
+    j->bytes = 0;
     pthread_mutex_unlock(&j->lock);
     for (i = 0; i < count; i++)
         free(ring[(head + i) % max].blob);
@@ -442,6 +479,8 @@ bool journal_update(struct journal *j, uint64_t seq, const cJSON *members)
     e->rest_len = rest_len;
     old = e->blob;
     e->blob = blob;
+    j->bytes += total - e->size;
+    e->size = total;
     pthread_mutex_unlock(&j->lock);
     free(old);
     cJSON_free(rest);

@@ -27,6 +27,7 @@ struct journal_input {
     const char *const *headers; /* name, value, name, value, ..., NULL */
     const char *body;           /* request body, NULL when none */
     size_t body_len;
+    const char *body_sha256;    /* its SHA-256 in hex when already taken, else NULL */
     const char *content_type;
     int status;
     uint64_t response_bytes;

@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 
+#include "curlapi.h"
 #include "jose.h"
 #include "log.h"
 #include "vclock.h"
@@ -387,13 +388,6 @@ static enum rc read_small_file(const char *path, size_t max, struct buf *out, st
 
 /* ---- fetching a JWKS ------------------------------------------------------------------ */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-
-static void curl_start(void)
-{
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 struct fetch {
     struct buf body;
     bool too_large;
@@ -474,40 +468,43 @@ static enum rc jwks_fetch(const char *url, struct jose_jwks *set, int64_t *ttl_s
     struct curl_slist *hdrs = NULL;
     struct buf why = BUF_INIT;
     long status = 0;
+    const struct curlapi *cu;
     CURLcode cc;
     CURL *c;
     enum rc rc = RC_IO;
 
-    pthread_once(&curl_once, curl_start);
-    c = curl_easy_init();
+    if (curlapi_load(err) != RC_OK)
+        return RC_ERR;
+    cu = curlapi();
+    c = cu->easy_init();
     if (!c) {
         buf_addstr(err, "libcurl could not start a transfer");
         return RC_ERR;
     }
-    hdrs = curl_slist_append(hdrs, "Accept: application/jwk-set+json, application/json");
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, FETCH_TIMEOUT_MS);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, FETCH_TIMEOUT_MS);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)JOSE_MAX_JWKS);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, "hogmock");
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_fetch_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &f);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_fetch_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, &f);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
-    cc = curl_easy_perform(c);
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    hdrs = cu->slist_append(hdrs, "Accept: application/jwk-set+json, application/json");
+    cu->easy_setopt(c, CURLOPT_URL, url);
+    cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    cu->easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    cu->easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+    cu->easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
+    cu->easy_setopt(c, CURLOPT_TIMEOUT_MS, FETCH_TIMEOUT_MS);
+    cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, FETCH_TIMEOUT_MS);
+    cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    cu->easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)JOSE_MAX_JWKS);
+    cu->easy_setopt(c, CURLOPT_USERAGENT, "hogmock");
+    cu->easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, on_fetch_body);
+    cu->easy_setopt(c, CURLOPT_WRITEDATA, &f);
+    cu->easy_setopt(c, CURLOPT_HEADERFUNCTION, on_fetch_header);
+    cu->easy_setopt(c, CURLOPT_HEADERDATA, &f);
+    cu->easy_setopt(c, CURLOPT_ERRORBUFFER, curl_err);
+    cc = cu->easy_perform(c);
+    cu->easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (f.too_large || cc == CURLE_FILESIZE_EXCEEDED) {
         buf_addf(err, "the JWKS at '%s' is over the %d-byte limit", url, JOSE_MAX_JWKS);
     } else if (cc != CURLE_OK) {
         buf_addf(err, "cannot fetch the JWKS from '%s': %s", url,
-                 curl_err[0] ? curl_err : curl_easy_strerror(cc));
+                 curl_err[0] ? curl_err : cu->easy_strerror(cc));
     } else if (status != 200) {
         buf_addf(err, "fetching the JWKS from '%s' answered HTTP %ld, not 200", url, status);
     } else if (jwks_from_text(f.body.data ? f.body.data : "", f.body.len, "", "jwks", set, &why)
@@ -518,8 +515,8 @@ static enum rc jwks_fetch(const char *url, struct jose_jwks *set, int64_t *ttl_s
                : f.max_age > MAX_TTL_S ? MAX_TTL_S : f.max_age;
         rc = RC_OK;
     }
-    curl_slist_free_all(hdrs);
-    curl_easy_cleanup(c);
+    cu->slist_free_all(hdrs);
+    cu->easy_cleanup(c);
     buf_release(&f.body);
     buf_release(&why);
     return rc;
@@ -1126,7 +1123,6 @@ struct oidc *oidc_new(const struct vclock *clock)
     o->clock = clock;
     o->leeway = DEFAULT_LEEWAY;
     pthread_rwlock_init(&o->lock, NULL);
-    pthread_once(&curl_once, curl_start);
     return o;
 }
 

@@ -43,6 +43,8 @@ struct req {
     cJSON *json;                /* the JSON body, parsed and valid per the spec; or NULL */
     const char *body;           /* the raw body (any content type); NULL when none */
     size_t body_len;
+    char body_sha256[65];       /* a raw body's SHA-256 in hex, taken as it came in; "" when
+                                 * not taken (JSON bodies) */
     const struct principal *principal; /* the caller; NULL on the admin API */
     const struct fault *stream_fault; /* a fault plan's sse_* fault for the streamed answer,
                                        * or NULL; borrowed for the request: copy what is used */

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -19,6 +20,7 @@
 #include "admin.h"
 #include "auth.h"
 #include "bundle.h"
+#include "digest.h"
 #include "faults.h"
 #include "faultwire.h"
 #include "fixtures.h"
@@ -79,6 +81,7 @@ struct exchange {
     bool too_large;
     uint64_t discarded;         /* bytes read past the limit and dropped */
     struct buf body;
+    struct digest_sha256 *body_digest; /* a raw body's SHA-256, taken as it comes in */
     struct principal *principal;
     struct auth_denial denial;  /* why the credential was refused (code "" when it was not) */
     uint64_t journal_seq;       /* 0 until journaled */
@@ -1018,6 +1021,58 @@ static void proxy_body(struct hogmock *hm, struct exchange *ex, const char *data
     upstream_feed(ex->call, data, n);
 }
 
+static const struct route *const admin_tables[] = {
+    admin_routes, admin_oidc_routes, issuer_routes, admin_upstream_routes,
+    replay_admin_routes, admin_faults_routes, NULL,
+};
+
+static enum rc load_side(struct api_side *side, const char *path, const char *bundled,
+                         const struct route *const *tables, struct buf *err);
+
+/* The bundled admin description, loaded beside the start: a first /v1 answer does not
+ * wait for a second spec nobody has asked for yet. */
+static void *admin_loader_main(void *arg)
+{
+    struct hogmock *hm = arg;
+    enum rc rc = load_side(&hm->admin, NULL, "openapi/hogmock-admin.yaml", admin_tables,
+                           &hm->admin_err);
+
+    pthread_mutex_lock(&hm->admin_lock);
+    hm->admin_rc = rc;
+    atomic_store(&hm->admin_loaded, true);
+    pthread_cond_broadcast(&hm->admin_cond);
+    pthread_mutex_unlock(&hm->admin_lock);
+    if (rc != RC_OK)
+        log_error("%s", buf_cstr(&hm->admin_err));
+    return NULL;
+}
+
+/* Wait for the admin description (at most the few milliseconds of its loading, right
+ * after start): RC_OK, or why it did not load (hm->admin_err). */
+static enum rc admin_wait(struct hogmock *hm)
+{
+    enum rc rc;
+
+    if (atomic_load(&hm->admin_loaded))
+        return hm->admin_rc;
+    pthread_mutex_lock(&hm->admin_lock);
+    while (!atomic_load(&hm->admin_loaded))
+        pthread_cond_wait(&hm->admin_cond, &hm->admin_lock);
+    rc = hm->admin_rc;
+    pthread_mutex_unlock(&hm->admin_lock);
+    return rc;
+}
+
+/* Whether the client waits for "100 Continue" before it sends its body, so that an answer
+ * now costs it nothing. Without that the body is already on its way, and an answer given
+ * before reading it is lost to the reset that closing on unread bytes makes. */
+static bool expects_continue(struct exchange *ex)
+{
+    const char *v = MHD_lookup_connection_value(ex->conn, MHD_HEADER_KIND, "Expect");
+
+    return v && strcasecmp(v, "100-continue") == 0;
+}
+
 /* Headers are in: route, authorise, check the declared size. An early answer here
  * makes MHD skip the body. */
 static void on_headers(struct hogmock *hm, struct exchange *ex)
@@ -1032,6 +1087,11 @@ static void on_headers(struct hogmock *hm, struct exchange *ex)
     ex->side = !ex->ingress && is_admin_path(ex->path) ? &hm->admin : &hm->pub;
     if (ex->side == &hm->admin && !admin_allowed(hm, ex))
         return;
+    if (ex->side == &hm->admin && admin_wait(hm) != RC_OK) {
+        req_problem(&ex->r, 500, "internal_error", "the admin API's description did not load: %s",
+                    buf_cstr(&hm->admin_err));
+        return;
+    }
     if (ex->side == &hm->pub && hm->upstream) {
         proxy_headers(hm, ex);
         return;
@@ -1099,10 +1159,12 @@ static void on_headers(struct hogmock *hm, struct exchange *ex)
                 req_problem(&ex->r, 400, "invalid_parameter",
                             "%s takes no request body, but %llu bytes were announced",
                             ex->r.op->operation_id, n);
-            else
+            else if (expects_continue(ex) || n > ex->body_limit + DISCARD_MAX)
                 req_problem(&ex->r, 413, "payload_too_large",
                             "the body of %llu bytes is over the limit of %zu bytes", n,
                             ex->body_limit);
+            else
+                ex->too_large = true;   /* read through unkept, then 413: see on_request */
         }
     }
 }
@@ -1264,6 +1326,10 @@ static bool on_complete(struct hogmock *hm, struct exchange *ex)
         return true;
     ex->r.body = ex->body.data;
     ex->r.body_len = ex->body.len;
+    if (ex->body_digest) {
+        digest_sha256_end(ex->body_digest, ex->r.body_sha256);
+        ex->body_digest = NULL;
+    }
     if (ex->body_json && !check_json_body(ex))
         return true;
     if (!ex->body_json && ex->body.len && !ex->r.op->request_body) {
@@ -1351,6 +1417,24 @@ static enum MHD_Result queue(struct exchange *ex)
     return ret;
 }
 
+/* The first bytes of a raw body (a file) are in: room for all of it at once when its
+ * length is announced, and its SHA-256 taken as it arrives, while the rest is still on
+ * the way, for the handler (the file's digest) and the journal alike. */
+static void body_begin(struct exchange *ex)
+{
+    const char *cl = MHD_lookup_connection_value(ex->conn, MHD_HEADER_KIND, "Content-Length");
+    unsigned long long n;
+    char *end;
+
+    if (cl && *cl >= '0' && *cl <= '9') {
+        errno = 0;
+        n = strtoull(cl, &end, 10);
+        if (!errno && !*end && n <= ex->body_limit)
+            buf_grow_exact(&ex->body, (size_t)n);
+    }
+    ex->body_digest = digest_sha256_begin();
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_data_size,
@@ -1393,7 +1477,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             }
             return MHD_YES;
         }
+        if (!ex->body.len && !ex->body_json)
+            body_begin(ex);
         buf_add(&ex->body, upload_data, n);
+        if (ex->body_digest)
+            digest_sha256_update(ex->body_digest, upload_data, n);
         return MHD_YES;
     }
     if (ex->fault_parked) {
@@ -1492,6 +1580,7 @@ static void exchange_free(struct exchange *ex)
     cJSON_Delete(ex->r.query_params);
     cJSON_Delete(ex->r.json);
     principal_free(ex->principal);
+    digest_sha256_free(ex->body_digest);
     buf_release(&ex->body);
     for (i = 0; i < ex->nheaders; i++) {
         free(ex->headers[i].name);
@@ -1541,6 +1630,7 @@ static void journal_exchange(struct hogmock *hm, struct exchange *ex, const char
     in.headers = hl.v;
     in.body = ex->body.data;
     in.body_len = ex->body.len;
+    in.body_sha256 = ex->r.body_sha256[0] ? ex->r.body_sha256 : NULL;
     in.content_type = req_header(&ex->r, "Content-Type");
     in.status = ex->answered ? ex->status : 0;
     in.response_bytes = ex->answered ? ex->resp_len : 0;
@@ -1677,17 +1767,71 @@ static void bind_handlers(struct api_side *side, const struct route *const *tabl
     }
 }
 
+/* The whole file at path into out; false when it cannot be read. */
+static bool read_whole(const char *path, struct buf *out)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+
+    if (fd < 0)
+        return false;
+    for (;;) {
+        buf_grow(out, 65536);
+        n = read(fd, out->data + out->len, out->cap - out->len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        out->len += (size_t)n;
+        out->data[out->len] = '\0';
+    }
+    close(fd);
+    return n == 0;
+}
+
+/* The document of a bundled spec from the build's JSON form of it (share/<bundled>.cache:
+ * the SHA-256 of the YAML it was made from, a newline, the JSON), when that was made from
+ * the YAML at yaml as it is now: reading the JSON takes a fraction of the time the YAML
+ * does, and this is most of hogmock's start. NULL when there is no such form. */
+static cJSON *load_built_form(const char *yaml, const char *bundled)
+{
+    struct buf name = BUF_INIT, where = BUF_INIT, form = BUF_INIT, src = BUF_INIT;
+    cJSON *doc = NULL;
+    char hex[65];
+
+    buf_addf(&name, "share/%s.cache", bundled);
+    if (bundle_build_path(buf_cstr(&name), &where) && read_whole(buf_cstr(&where), &form)
+        && form.len > 65 && form.data[64] == '\n' && read_whole(yaml, &src)) {
+        digest_sha256_hex(src.data, src.len, hex);
+        if (memcmp(hex, form.data, 64) == 0
+            && yamljson_parse(form.data + 65, form.len - 65, buf_cstr(&where), &doc, NULL)
+               != RC_OK)
+            doc = NULL;
+    }
+    buf_release(&name);
+    buf_release(&where);
+    buf_release(&form);
+    buf_release(&src);
+    return doc;
+}
+
 static enum rc load_side(struct api_side *side, const char *path, const char *bundled,
                          const struct route *const *tables, struct buf *err)
 {
     struct buf def = BUF_INIT;
+    cJSON *doc = NULL;
     enum rc rc;
 
     if (!path) {
         bundle_path(bundled, &def);
         path = buf_cstr(&def);
+        doc = load_built_form(path, bundled);
     }
-    rc = openapi_load(path, &side->api, err);
+    if (doc)
+        rc = openapi_from_json(doc, strrchr(bundled, '/') ? strrchr(bundled, '/') + 1 : bundled,
+                               &side->api, err);
+    else
+        rc = openapi_load(path, &side->api, err);
     buf_release(&def);
     if (rc != RC_OK)
         return rc;
@@ -1774,10 +1918,6 @@ enum rc hogmock_start(const struct hogmock_config *cfg, struct hogmock **out, st
     static const struct route *const pub_tables[] = {
         auth_routes, sim_routes, files_routes, exec_routes, stream_routes, boxproxy_routes, NULL,
     };
-    static const struct route *const admin_tables[] = {
-        admin_routes, admin_oidc_routes, issuer_routes, admin_upstream_routes,
-        replay_admin_routes, admin_faults_routes, NULL,
-    };
     struct hogmock *hm = xcalloc(1, sizeof(*hm));
     struct sockaddr_storage ss, ts_ss;
     /* poll(), not epoll: with a thread pool on epoll, MHD_quiesce_daemon and a worker
@@ -1793,6 +1933,8 @@ enum rc hogmock_start(const struct hogmock_config *cfg, struct hogmock **out, st
     *out = NULL;
     xmalloc_init_cjson();
     pthread_mutex_init(&hm->streams_lock, NULL);
+    pthread_mutex_init(&hm->admin_lock, NULL);
+    pthread_cond_init(&hm->admin_cond, NULL);
     hm->cfg = *cfg;
     hm->cfg.listen = own(hm, 0, cfg->listen ? cfg->listen : "127.0.0.1:0");
     hm->cfg.spec_path = own(hm, 1, cfg->spec_path);
@@ -1823,10 +1965,22 @@ enum rc hogmock_start(const struct hogmock_config *cfg, struct hogmock **out, st
                                                            hm->cfg.tailscale_listen, &ts_ss,
                                                            &ts_v6, err)))
         || (hm->cfg.limits_path && (rc = sim_load_limits(&hm->limits, hm->cfg.limits_path, err)))
-        || (rc = load_side(&hm->pub, hm->cfg.spec_path, "openapi/hogplane.yaml", pub_tables, err))
-        || (rc = load_side(&hm->admin, hm->cfg.admin_spec_path, "openapi/hogmock-admin.yaml",
-                           admin_tables, err))
-        || (rc = store_open(hm->cfg.db_path, &hm->store, err)))
+        || (rc = load_side(&hm->pub, hm->cfg.spec_path, "openapi/hogplane.yaml", pub_tables, err)))
+        goto fail;
+    /* A description given on the command line stops the start when it is wrong; the
+     * bundled one is known good and loads beside the rest of the start. */
+    if (hm->cfg.admin_spec_path) {
+        if ((rc = load_side(&hm->admin, hm->cfg.admin_spec_path, NULL, admin_tables, err)))
+            goto fail;
+        atomic_store(&hm->admin_loaded, true);
+    } else if ((errno = pthread_create(&hm->admin_loader, NULL, admin_loader_main, hm)) != 0) {
+        buf_addf(err, "cannot start a thread: %s", strerror(errno));
+        rc = RC_ERR;
+        goto fail;
+    } else {
+        hm->admin_loading = true;
+    }
+    if ((rc = store_open(hm->cfg.db_path, &hm->store, err)))
         goto fail;
     hm->clock = vclock_new(hm->cfg.virtual_clock);
     hm->sse_keepalive_ms = hm->cfg.sse_keepalive_ms ? hm->cfg.sse_keepalive_ms
@@ -2002,7 +2156,12 @@ void hogmock_stop(struct hogmock *hm)
     vclock_free(hm->clock);
     store_close(hm->store);
     side_release(&hm->pub);
+    if (hm->admin_loading)
+        pthread_join(hm->admin_loader, NULL);
     side_release(&hm->admin);
+    buf_release(&hm->admin_err);
+    pthread_cond_destroy(&hm->admin_cond);
+    pthread_mutex_destroy(&hm->admin_lock);
     for (i = 0; i < sizeof(hm->owned) / sizeof(hm->owned[0]); i++)
         free(hm->owned[i]);
     pthread_mutex_destroy(&hm->streams_lock);

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "hogmock.h"
 #include "openapi.h"
 #include "req.h"
@@ -40,7 +41,16 @@ struct hogmock {
     struct hogmock_config cfg;  /* strings point into owned copies below */
     struct hog_limits limits;
     struct api_side pub;        /* /v1: the hogplane spec */
-    struct api_side admin;      /* /__hogmock: openapi/hogmock-admin.yaml */
+    struct api_side admin;      /* /__hogmock: openapi/hogmock-admin.yaml; the bundled one
+                                 * is loaded on a thread of its own while hogmock starts
+                                 * serving (admin_wait), a --admin-spec one before */
+    pthread_t admin_loader;
+    bool admin_loading;         /* admin_loader was started (and is joined at stop) */
+    atomic_bool admin_loaded;   /* admin is ready, or admin_rc says why not */
+    enum rc admin_rc;
+    struct buf admin_err;
+    pthread_mutex_t admin_lock;
+    pthread_cond_t admin_cond;
     struct store *store;
     struct vclock *clock;
     struct journal *journal;

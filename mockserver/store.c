@@ -8,7 +8,10 @@
 #include "xmalloc.h"
 
 /* The whole schema. Ids are text ("hb_..."), times Unix milliseconds, seq columns give a
- * stable order for cursors. Files belong to a box (or a snapshot) by path. */
+ * stable order for cursors. Files belong to a box (or a snapshot) by path; their content
+ * (up to 64 MiB) is the last column of a rowid table, so the (owner, path) index and the
+ * other columns are read without touching it (in a WITHOUT ROWID table every search that
+ * passed a big row compared against all of it). */
 static const char schema_sql[] =
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);\n"
     "CREATE TABLE IF NOT EXISTS tokens ("
@@ -25,8 +28,8 @@ static const char schema_sql[] =
     "CREATE INDEX IF NOT EXISTS hogboxes_by_principal ON hogboxes (principal_id, seq);\n"
     "CREATE TABLE IF NOT EXISTS files ("
     "  owner TEXT NOT NULL, path TEXT NOT NULL, is_dir INTEGER NOT NULL,"
-    "  mode INTEGER NOT NULL, content BLOB, sha256 TEXT,"
-    "  PRIMARY KEY (owner, path)) WITHOUT ROWID;\n"
+    "  mode INTEGER NOT NULL, sha256 TEXT, content BLOB,"
+    "  UNIQUE (owner, path));\n"
     "CREATE TABLE IF NOT EXISTS snapshots ("
     "  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,"
     "  principal_id TEXT NOT NULL, hogbox_id TEXT NOT NULL, size_bytes INTEGER NOT NULL,"
@@ -37,6 +40,20 @@ static const char schema_sql[] =
     "  request_sha256 TEXT NOT NULL, status INTEGER NOT NULL, location TEXT,"
     "  body TEXT NOT NULL, created_at INTEGER NOT NULL,"
     "  PRIMARY KEY (principal_id, op, key)) WITHOUT ROWID;\n";
+
+/* PRAGMA user_version of the schema above. 0: files was a WITHOUT ROWID table. */
+#define SCHEMA_VERSION 1
+
+/* A database of schema 0 moves its files into the table of schema 1. */
+static const char migrate_files_sql[] =
+    "CREATE TABLE files_v1 ("
+    "  owner TEXT NOT NULL, path TEXT NOT NULL, is_dir INTEGER NOT NULL,"
+    "  mode INTEGER NOT NULL, sha256 TEXT, content BLOB,"
+    "  UNIQUE (owner, path));\n"
+    "INSERT INTO files_v1 (owner, path, is_dir, mode, sha256, content)"
+    "  SELECT owner, path, is_dir, mode, sha256, content FROM files;\n"
+    "DROP TABLE files;\n"
+    "ALTER TABLE files_v1 RENAME TO files;\n";
 
 struct cached {
     const char *sql;
@@ -63,6 +80,43 @@ static enum rc exec_sql(sqlite3 *db, const char *sql, struct buf *err)
     return RC_OK;
 }
 
+/* Create the schema, or bring an older one up to SCHEMA_VERSION, in one transaction. */
+static enum rc migrate(sqlite3 *db, struct buf *err)
+{
+    sqlite3_stmt *st = NULL;
+    int version = -1, has_files = 0;
+    struct buf sql = BUF_INIT;
+    enum rc rc;
+
+    if (sqlite3_prepare_v2(db, "SELECT (SELECT user_version FROM pragma_user_version),"
+                           " EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'files')",
+                           -1, &st, NULL) == SQLITE_OK
+        && sqlite3_step(st) == SQLITE_ROW) {
+        version = sqlite3_column_int(st, 0);
+        has_files = sqlite3_column_int(st, 1);
+    }
+    sqlite3_finalize(st);
+    if (version < 0) {
+        buf_addf(err, "%s", sqlite3_errmsg(db));
+        return RC_IO;
+    }
+    if (version > SCHEMA_VERSION) {
+        buf_addf(err, "the database is of a newer hogmock (schema %d, this one knows %d)",
+                 version, SCHEMA_VERSION);
+        return RC_IO;
+    }
+    buf_addstr(&sql, "BEGIN IMMEDIATE;\n");
+    if (version < 1 && has_files)
+        buf_addstr(&sql, migrate_files_sql);
+    buf_addstr(&sql, schema_sql);
+    buf_addf(&sql, "PRAGMA user_version=%d;\nCOMMIT;\n", SCHEMA_VERSION);
+    rc = exec_sql(db, buf_cstr(&sql), err);
+    if (rc != RC_OK)
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    buf_release(&sql);
+    return rc;
+}
+
 enum rc store_open(const char *path, struct store **out, struct buf *err)
 {
     struct store *s = xcalloc(1, sizeof(*s));
@@ -78,10 +132,20 @@ enum rc store_open(const char *path, struct store **out, struct buf *err)
         return RC_IO;
     }
     sqlite3_busy_timeout(s->db, 5000);
-    if ((path && (exec_sql(s->db, "PRAGMA journal_mode=WAL", &why) != RC_OK
-                  || exec_sql(s->db, "PRAGMA synchronous=NORMAL", &why) != RC_OK))
+    /* - page_size (only takes on a new database): a 64 MiB file is 1024 pages of 64 KiB
+     *   rather than 16384 of 4 KiB, each a malloc in memory and a frame in the WAL (the
+     *   small tables cost a page each: well under a MiB);
+     * - secure_delete off (Debian builds SQLite with it on): deleting a box with a big
+     *   file would otherwise overwrite all of its pages with zeros first;
+     * - with a file, WAL and synchronous NORMAL: a commit is written to the WAL before it
+     *   is acknowledged, which survives hogmock being killed (only a crash of the machine
+     *   may lose the last commits), and fsync waits for checkpoints only. */
+    if (exec_sql(s->db, "PRAGMA page_size=65536", &why) != RC_OK
+        || exec_sql(s->db, "PRAGMA secure_delete=OFF", &why) != RC_OK
+        || (path && (exec_sql(s->db, "PRAGMA journal_mode=WAL", &why) != RC_OK
+                     || exec_sql(s->db, "PRAGMA synchronous=NORMAL", &why) != RC_OK))
         || exec_sql(s->db, "PRAGMA foreign_keys=ON", &why) != RC_OK
-        || exec_sql(s->db, schema_sql, &why) != RC_OK) {
+        || migrate(s->db, &why) != RC_OK) {
         buf_addf(err, "cannot set up database '%s': %s", path ? path : ":memory:",
                  buf_cstr(&why));
         buf_release(&why);

@@ -10,9 +10,9 @@
 
 struct store;
 
-/* Open path (NULL: a private in-memory database; a file: WAL, synchronous NORMAL, the
- * schema created if missing). *out is new (store_close); on failure a message is
- * appended to err. */
+/* Open path (NULL: a private in-memory database; a file: WAL, synchronous NORMAL), the
+ * schema created if missing and brought up to date if older. *out is new (store_close);
+ * on failure a message is appended to err. */
 enum rc store_open(const char *path, struct store **out, struct buf *err);
 /* Finalize every statement and close; NULL is a no-op. */
 void store_close(struct store *s);

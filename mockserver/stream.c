@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "buf.h"
 #include "exec.h"
 #include "faults.h"
 #include "log.h"
@@ -33,8 +35,19 @@
  *   after_event), and a fault that ends the stream stops the command too. */
 
 /* Queued bytes above which the command waits for the client to read: the server's memory
- * per stream stays bounded whatever the command prints. */
+ * per stream stays bounded whatever the command prints. It goes on once the client has
+ * read the queue down to QUEUE_LOW, so a fast command and a fast client do not take turns
+ * an event at a time. */
 #define QUEUE_HIGH (256u << 10)
+#define QUEUE_LOW (QUEUE_HIGH / 2)
+/* The queue is a list of segments of this size: the command's thread writes into the
+ * last one beyond what it has published, without the lock, and the connection reads the
+ * first; the few the connection has emptied are kept for reuse. */
+#define SEG_SIZE (64u << 10)
+#define SEG_SPARE 2
+/* The least text escaped straight into a segment at once: a segment with less room than
+ * that takes (6 bytes each at worst) is left for the next one. */
+#define ESCAPE_PIECE_MIN 256u
 /* The most output one event carries (bytes of UTF-8 text, before JSON escaping). */
 #define EVENT_TEXT_MAX (64u << 10)
 #define TIMELINE_MAX 100
@@ -49,6 +62,13 @@ struct mark {
     uint64_t at_ms;
 };
 
+struct seg {
+    struct seg *next;
+    size_t len;                 /* bytes published (readable), under the stream's lock */
+    size_t off;                 /* bytes read */
+    char data[SEG_SIZE];
+};
+
 struct stream {
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -58,9 +78,12 @@ struct stream {
     struct req_waker *waker;
 
     /* under lock */
-    struct buf q;               /* bytes not yet read by the connection, from qoff */
-    size_t qoff;
-    uint64_t qbase;             /* stream offset of q.data[0] */
+    struct seg *head, *tail;    /* the queue: read from head, written into tail */
+    struct seg *spare;          /* emptied segments kept for reuse, nspare of them */
+    size_t nspare;
+    size_t queued;              /* bytes published and not yet read */
+    uint64_t read_total;        /* bytes read by the connection */
+    bool producer_waits;        /* the command waits for the queue to go down */
     uint64_t *ends;             /* stream offsets where queued events end, from nends_head */
     size_t nends, nends_head, ends_cap;
     uint64_t events_sent;       /* events read out whole by the connection */
@@ -72,6 +95,9 @@ struct stream {
     bool fault_fired;
 
     /* the command's thread only, until producer_done */
+    size_t fill;                /* bytes written into tail (published or not) */
+    uint64_t pushed_total;      /* bytes written into the queue */
+    struct buf ev, text;        /* reused for each event: its text and its UTF-8 repair */
     uint64_t next_id;
     uint64_t keepalives;
     uint64_t last_activity_ms;  /* the command's time of its last event or keepalive */
@@ -98,6 +124,16 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+static void seg_free_list(struct seg *g)
+{
+    while (g) {
+        struct seg *next = g->next;
+
+        free(g);
+        g = next;
+    }
+}
+
 static void stream_unref(struct stream *s)
 {
     int left;
@@ -108,7 +144,10 @@ static void stream_unref(struct stream *s)
     if (left)
         return;
     exec_job_release(&s->job);
-    buf_release(&s->q);
+    seg_free_list(s->head);
+    seg_free_list(s->spare);
+    buf_release(&s->ev);
+    buf_release(&s->text);
     free(s->ends);
     pthread_cond_destroy(&s->cond);
     pthread_mutex_destroy(&s->lock);
@@ -120,31 +159,51 @@ static void stream_unref(struct stream *s)
 static long stream_read(void *ctx, char *out, size_t max)
 {
     struct stream *s = ctx;
-    size_t avail, n;
+    size_t n = 0;
     long ret;
 
     pthread_mutex_lock(&s->lock);
-    avail = s->q.len - s->qoff;
-    if (!avail) {
+    for (;;) {
+        struct seg *g = s->head;
+        size_t k;
+
+        /* Segments read to their end go; the last one stays, the command writes on into it. */
+        while (g && g->off == g->len && g->next) {
+            s->head = g->next;
+            if (s->nspare < SEG_SPARE) {
+                g->next = s->spare;
+                s->spare = g;
+                s->nspare++;
+            } else {
+                free(g);
+            }
+            g = s->head;
+        }
+        if (!g || g->off == g->len || n == max)
+            break;
+        k = g->len - g->off < max - n ? g->len - g->off : max - n;
+        /* Published bytes never change and only this side drops segments: the copy needs
+         * no lock, and the command is not held up by it. */
+        pthread_mutex_unlock(&s->lock);
+        memcpy(out + n, g->data + g->off, k);
+        pthread_mutex_lock(&s->lock);
+        g->off += k;
+        n += k;
+    }
+    if (!n) {
         ret = !s->producer_done ? 0 : s->cut ? s->cut : REQ_READ_END;
         pthread_mutex_unlock(&s->lock);
         return ret;
     }
-    n = avail < max ? avail : max;
-    memcpy(out, s->q.data + s->qoff, n);
-    s->qoff += n;
-    while (s->nends_head < s->nends && s->ends[s->nends_head] <= s->qbase + s->qoff) {
+    s->queued -= n;
+    s->read_total += n;
+    while (s->nends_head < s->nends && s->ends[s->nends_head] <= s->read_total) {
         s->nends_head++;
         s->events_sent++;
     }
     if (s->nends_head == s->nends)
         s->nends = s->nends_head = 0;
-    if (s->qoff == s->q.len) {
-        s->qbase += s->q.len;
-        s->qoff = 0;
-        buf_reset(&s->q);
-    }
-    if (s->q.len - s->qoff < QUEUE_HIGH)
+    if (s->producer_waits && s->queued <= QUEUE_LOW)
         pthread_cond_signal(&s->cond);
     pthread_mutex_unlock(&s->lock);
     return (long)n;
@@ -214,15 +273,80 @@ static uint64_t cmd_now(const struct stream *s)
     return s->real ? mono_ms() - s->t0 : s->now_ms;
 }
 
-/* Queue block (a whole event or comment; taken from b, which is reset). Waits while the
- * client is QUEUE_HIGH behind. Non-zero when the stream is over (the client went away,
- * hogmock stops): the command must stop. */
-static int push_block(struct stream *s, struct buf *b, bool is_event)
+/* A segment to write into: a spare one or a new one. */
+static struct seg *seg_take(struct stream *s)
+{
+    struct seg *g;
+
+    pthread_mutex_lock(&s->lock);
+    g = s->spare;
+    if (g) {
+        s->spare = g->next;
+        s->nspare--;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (!g)
+        g = xmalloc(sizeof(*g));
+    g->next = NULL;
+    g->len = g->off = 0;
+    return g;
+}
+
+/* Make what the command wrote into the last segment readable; under s->lock. */
+static void publish(struct stream *s)
+{
+    s->queued += s->fill - s->tail->len;
+    s->tail->len = s->fill;
+    if (s->queued > s->queue_peak)
+        s->queue_peak = s->queued;
+}
+
+/* Room to write into at s->tail->data + s->fill: at least want bytes (at most SEG_SIZE),
+ * in a new segment when the last one has less. */
+static size_t queue_room(struct stream *s, size_t want)
+{
+    struct seg *g;
+
+    if (s->tail && SEG_SIZE - s->fill >= want)
+        return SEG_SIZE - s->fill;
+    g = seg_take(s);
+    pthread_mutex_lock(&s->lock);
+    if (s->tail) {
+        publish(s);
+        s->tail->next = g;
+    } else {
+        s->head = g;
+    }
+    s->tail = g;
+    pthread_mutex_unlock(&s->lock);
+    s->fill = 0;
+    return SEG_SIZE;
+}
+
+/* Write len bytes into the queue. Only the command's thread writes, and only past what
+ * is published, so the copy needs no lock; publish() makes it readable. */
+static void queue_write(struct stream *s, const char *data, size_t len)
+{
+    while (len) {
+        size_t k = queue_room(s, 1);
+
+        if (k > len)
+            k = len;
+        memcpy(s->tail->data + s->fill, data, k);
+        s->fill += k;
+        data += k;
+        len -= k;
+    }
+}
+
+/* Wait while the client is QUEUE_HIGH behind. True when the stream is over (the client
+ * went away, hogmock stops): the command must stop. */
+static bool queue_wait(struct stream *s)
 {
     bool over;
 
     pthread_mutex_lock(&s->lock);
-    while (!s->server_done && s->q.len - s->qoff >= QUEUE_HIGH) {
+    while (!s->server_done && s->queued >= QUEUE_HIGH) {
         struct timespec until;
 
         clock_gettime(CLOCK_REALTIME, &until);
@@ -231,8 +355,10 @@ static int push_block(struct stream *s, struct buf *b, bool is_event)
             until.tv_sec++;
             until.tv_nsec -= 1000000000L;
         }
+        s->producer_waits = true;
         pthread_cond_timedwait(&s->cond, &s->lock, &until);
-        if (s->server_done || s->q.len - s->qoff < QUEUE_HIGH)
+        s->producer_waits = false;
+        if (s->server_done || s->queued < QUEUE_HIGH)
             break;
         /* The waker is never taken under s->lock (the server takes them the other way). */
         pthread_mutex_unlock(&s->lock);
@@ -242,23 +368,46 @@ static int push_block(struct stream *s, struct buf *b, bool is_event)
             break;
     }
     over = s->server_done || atomic_load(&s->hm->stopping);
-    if (!over) {
-        buf_add(&s->q, b->data, b->len);
-        if (s->q.len - s->qoff > s->queue_peak)
-            s->queue_peak = s->q.len - s->qoff;
-        if (is_event) {
-            if (s->nends == s->ends_cap) {
-                s->ends_cap = s->ends_cap ? s->ends_cap * 2 : 64;
-                s->ends = xrealloc(s->ends, s->ends_cap * sizeof(*s->ends));
-            }
-            s->ends[s->nends++] = s->qbase + s->q.len;
+    pthread_mutex_unlock(&s->lock);
+    return over;
+}
+
+/* The block written since the last one is whole: make it readable (an event counts as
+ * sent once read to its end) and wake the connection. */
+static void queue_done(struct stream *s, bool is_event)
+{
+    pthread_mutex_lock(&s->lock);
+    if (s->tail)
+        publish(s);
+    if (is_event) {
+        if (s->nends_head && s->nends == s->ends_cap) {
+            memmove(s->ends, s->ends + s->nends_head, (s->nends - s->nends_head) * sizeof(*s->ends));
+            s->nends -= s->nends_head;
+            s->nends_head = 0;
         }
+        if (s->nends == s->ends_cap) {
+            s->ends_cap = s->ends_cap ? s->ends_cap * 2 : 64;
+            s->ends = xrealloc(s->ends, s->ends_cap * sizeof(*s->ends));
+        }
+        s->ends[s->nends++] = s->pushed_total;
     }
     pthread_mutex_unlock(&s->lock);
-    buf_reset(b);
-    if (over)
-        return 1;
     req_waker_wake(s->waker);
+}
+
+/* Queue block (a whole event or comment; taken from b, which is reset). Waits while the
+ * client is QUEUE_HIGH behind. Non-zero when the stream is over (the client went away,
+ * hogmock stops): the command must stop. */
+static int push_block(struct stream *s, struct buf *b, bool is_event)
+{
+    if (queue_wait(s)) {
+        buf_reset(b);
+        return 1;
+    }
+    queue_write(s, b->data, b->len);
+    s->pushed_total += b->len;
+    buf_reset(b);
+    queue_done(s, is_event);
     return 0;
 }
 
@@ -376,20 +525,54 @@ static void stall(struct stream *s)
     pthread_mutex_unlock(&s->lock);
 }
 
+/* Under the lock: the connection reads the timeline when the client leaves mid-command. */
 static void mark(struct stream *s, uint64_t id, int kind)
 {
-    if (s->ntimeline < TIMELINE_MAX) {
-        s->timeline[s->ntimeline].id = id;
-        s->timeline[s->ntimeline].kind = kind;
-        s->timeline[s->ntimeline].at_ms = cmd_now(s);
-        s->ntimeline++;
+    if (s->ntimeline >= TIMELINE_MAX)   /* only this thread adds: no lock to look */
+        return;
+    pthread_mutex_lock(&s->lock);
+    s->timeline[s->ntimeline].id = id;
+    s->timeline[s->ntimeline].kind = kind;
+    s->timeline[s->ntimeline].at_ms = cmd_now(s);
+    s->ntimeline++;
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Queue an output event of n bytes of text (valid UTF-8) with the JSON escaping done in
+ * place in the queue, in pieces that fit the room left (push_block's contract). */
+static int push_output(struct stream *s, int fd, const char *text, size_t n)
+{
+    char head[96];
+    int hl;
+
+    if (queue_wait(s))
+        return 1;
+    hl = snprintf(head, sizeof(head), "event: %s\nid: %llu\ndata: {\"data\":\"",
+                  fd == 2 ? "stderr" : "stdout", (unsigned long long)s->next_id);
+    queue_write(s, head, (size_t)hl);
+    s->pushed_total += (size_t)hl;
+    while (n) {
+        /* An escaped byte takes at most 6; a piece is never under ESCAPE_PIECE_MIN bytes. */
+        size_t room = queue_room(s, 6 * ESCAPE_PIECE_MIN), k = room / 6 < n ? room / 6 : n, w;
+
+        while (k < n && k > 0 && ((unsigned char)text[k] & 0xC0) == 0x80)
+            k--;        /* never cut a character */
+        w = str_json_escape(s->tail->data + s->fill, text, k);
+        s->fill += w;
+        s->pushed_total += w;
+        text += k;
+        n -= k;
     }
+    queue_write(s, "\"}\n\n", 4);
+    s->pushed_total += 4;
+    queue_done(s, true);
+    return 0;
 }
 
 /* One output event of text (valid UTF-8), split so no event is over EVENT_TEXT_MAX. */
 static int emit_output(struct stream *s, int fd, const char *text, size_t len)
 {
-    struct buf ev = BUF_INIT;
+    struct buf *ev = &s->ev;
     int stop = 0;
 
     while (len && !stop) {
@@ -401,30 +584,32 @@ static int emit_output(struct stream *s, int fd, const char *text, size_t len)
                 n--;        /* never cut a character */
         }
         s->next_id++;
-        buf_addf(&ev, "event: %s\nid: %llu\ndata: {\"data\":", fd == 2 ? "stderr" : "stdout",
-                 (unsigned long long)s->next_id);
-        buf_add_json_str(&ev, text, n);
-        buf_addstr(&ev, "}\n\n");
         mark(s, s->next_id, fd == 2 ? 2 : 1);
-        stop = push(s, &ev, true);
+        if (s->fault < 0 || s->fault_fired) {
+            stop = push_output(s, fd, text, n);
+        } else {
+            /* A fault may need the event whole: built aside, then queued. */
+            buf_addf(ev, "event: %s\nid: %llu\ndata: {\"data\":", fd == 2 ? "stderr" : "stdout",
+                     (unsigned long long)s->next_id);
+            buf_add_json_str(ev, text, n);
+            buf_addstr(ev, "}\n\n");
+            stop = push(s, ev, true);
+        }
         text += n;
         len -= n;
     }
     s->last_activity_ms = cmd_now(s);
-    buf_release(&ev);
     return stop;
 }
 
 static int sink_output(void *ctx, int fd, const char *data, size_t len)
 {
     struct stream *s = ctx;
-    struct buf text = BUF_INIT;
-    int stop;
+    const char *text;
+    size_t n;
 
-    exec_utf8_feed(&s->utf8[fd == 2], data, len, false, &text);
-    stop = emit_output(s, fd, text.data, text.len);
-    buf_release(&text);
-    return stop;
+    text = exec_utf8_view(&s->utf8[fd == 2], data, len, false, &s->text, &n);
+    return emit_output(s, fd, text, n);
 }
 
 static int sink_tick(void *ctx, uint64_t elapsed_ms)
@@ -442,7 +627,9 @@ static int sink_tick(void *ctx, uint64_t elapsed_ms)
             n = KEEPALIVE_BURST_MAX;
         for (i = 0; i < n && !stop; i++) {
             buf_addstr(&b, ": keepalive\n\n");
-            s->keepalives++;
+            pthread_mutex_lock(&s->lock);
+            s->keepalives++;        /* read by the connection when the client leaves */
+            pthread_mutex_unlock(&s->lock);
             stop = push(s, &b, false);
         }
     }
@@ -578,7 +765,6 @@ static void exec_hogbox_stream(struct req *r)
     s->refs = 2;
     s->hm = r->hm;
     s->real = !vclock_is_virtual(r->hm->clock);
-    buf_init(&s->q);
 
     /* The thread first, so a failure can still be a problem+json; it waits for the
      * waker, which exists once the answer is a stream. */

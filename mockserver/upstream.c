@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 
+#include "curlapi.h"
 #include "digest.h"
 #include "faults.h"
 #include "log.h"
@@ -162,6 +163,7 @@ static uint64_t ms_since(const struct timespec *t0)
 
 enum rc upstream_new(struct hogmock *hm, struct upstream **out, struct buf *err)
 {
+    const struct curlapi *cu = curlapi();
     const char *url = hm->cfg.upstream;
     struct upstream *u;
     CURLU *h;
@@ -176,24 +178,24 @@ enum rc upstream_new(struct hogmock *hm, struct upstream **out, struct buf *err)
                  hm->cfg.mode == HOGMOCK_RECORD ? "record" : "proxy");
         return RC_INVALID;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    h = curl_url();
-    ok = h && curl_url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK
-         && curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK
-         && curl_url_get(h, CURLUPART_HOST, &host, 0) == CURLUE_OK
+    if (curlapi_load(err) != RC_OK)
+        return RC_IO;
+    h = cu->url();
+    ok = h && cu->url_set(h, CURLUPART_URL, url, 0) == CURLUE_OK
+         && cu->url_get(h, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK
+         && cu->url_get(h, CURLUPART_HOST, &host, 0) == CURLUE_OK
          && (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) && *host
          && !strpbrk(url, "?#") && strncasecmp(url, scheme, strlen(scheme)) == 0
-         && curl_url_set(h, CURLUPART_USER, NULL, 0) == CURLUE_OK
-         && curl_url_set(h, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK
-         && curl_url_get(h, CURLUPART_URL, &shown, 0) == CURLUE_OK;
-    curl_free(scheme);
-    curl_free(host);
-    curl_url_cleanup(h);
+         && cu->url_set(h, CURLUPART_USER, NULL, 0) == CURLUE_OK
+         && cu->url_set(h, CURLUPART_PASSWORD, NULL, 0) == CURLUE_OK
+         && cu->url_get(h, CURLUPART_URL, &shown, 0) == CURLUE_OK;
+    cu->free(scheme);
+    cu->free(host);
+    cu->url_cleanup(h);
     if (!ok) {
         /* Not quoted: a URL may hold a password. */
         buf_addstr(err, "--upstream is not an http:// or https:// URL of a host (with no query)");
-        curl_free(shown);
-        curl_global_cleanup();
+        cu->free(shown);
         return RC_INVALID;
     }
     u = xcalloc(1, sizeof(*u));
@@ -206,7 +208,7 @@ enum rc upstream_new(struct hogmock *hm, struct upstream **out, struct buf *err)
     while (n && shown[n - 1] == '/')
         n--;
     u->shown = xstrndup(shown, n);
-    curl_free(shown);
+    cu->free(shown);
     if (hm->cfg.mode == HOGMOCK_RECORD
         && (rc = recorder_new(hm->cfg.fixtures_dir, u->shown, &u->rec, err)) != RC_OK) {
         upstream_free(u);
@@ -224,13 +226,13 @@ void upstream_free(struct upstream *u)
     free(u->base);
     free(u->shown);
     free(u);
-    curl_global_cleanup();
 }
 
 /* ---- one call: state ------------------------------------------------------------- */
 
 static void call_unref(struct upstream_call *c)
 {
+    const struct curlapi *cu = curlapi();
     size_t i;
     int left;
     char hex[2 * DIGEST_SHA256_LEN + 1];
@@ -241,10 +243,10 @@ static void call_unref(struct upstream_call *c)
     if (left)
         return;
     if (c->multi && c->easy)
-        curl_multi_remove_handle(c->multi, c->easy);
-    curl_easy_cleanup(c->easy);
-    curl_multi_cleanup(c->multi);
-    curl_slist_free_all(c->req_headers);
+        cu->multi_remove_handle(c->multi, c->easy);
+    cu->easy_cleanup(c->easy);
+    cu->multi_cleanup(c->multi);
+    cu->slist_free_all(c->req_headers);
     if (c->check)
         cJSON_Delete(respcheck_end(c->check, false));
     cJSON_Delete(c->violations);
@@ -700,6 +702,7 @@ static size_t on_write(char *data, size_t size, size_t nitems, void *ctx)
 
 static long stream_read(void *ctx, char *buf, size_t max)
 {
+    const struct curlapi *cu = curlapi();
     struct upstream_call *c = ctx;
     bool wake = false;
     long ret;
@@ -720,7 +723,7 @@ static long stream_read(void *ctx, char *buf, size_t max)
     }
     pthread_mutex_unlock(&c->lock);
     if (wake)
-        curl_multi_wakeup(c->multi);
+        cu->multi_wakeup(c->multi);
     return ret;
 }
 
@@ -788,6 +791,7 @@ static cJSON *stream_info(struct upstream_call *c, enum req_stream_end end)
 
 static cJSON *stream_done(void *ctx, enum req_stream_end end, uint64_t bytes)
 {
+    const struct curlapi *cu = curlapi();
     struct upstream_call *c = ctx;
     cJSON *info = NULL;
 
@@ -801,7 +805,7 @@ static cJSON *stream_done(void *ctx, enum req_stream_end end, uint64_t bytes)
     pthread_mutex_unlock(&c->lock);
     /* The request lives until done returns; its entry takes the violations now. */
     report(c, c->r);
-    curl_multi_wakeup(c->multi);
+    cu->multi_wakeup(c->multi);
     call_unref(c);
     return info;
 }
@@ -851,6 +855,7 @@ static void journal_request_body(struct upstream_call *c)
 
 static void answer(struct upstream_call *c)
 {
+    const struct curlapi *cu = curlapi();
     struct req *r = c->r;
 
     journal_request_body(c);
@@ -860,11 +865,11 @@ static void answer(struct upstream_call *c)
     }
     if (!c->head_done) {
         req_problem(r, 502, "upstream_unavailable", "the upstream %s did not answer: %s",
-                    c->u->shown, c->errbuf[0] ? c->errbuf : curl_easy_strerror(c->result));
+                    c->u->shown, c->errbuf[0] ? c->errbuf : cu->easy_strerror(c->result));
         req_journal_set(r, "note", cJSON_CreateString("the upstream did not answer"));
     } else if (c->mode == MODE_BUFFER && c->result != CURLE_OK) {
         req_problem(r, 502, "upstream_unavailable", "the upstream's answer (%d) was cut: %s",
-                    c->status, c->errbuf[0] ? c->errbuf : curl_easy_strerror(c->result));
+                    c->status, c->errbuf[0] ? c->errbuf : cu->easy_strerror(c->result));
         req_journal_set(r, "note", cJSON_CreateString("the upstream's answer was cut"));
     } else if (c->mode == MODE_BUFFER) {
         size_t len = c->out.len;
@@ -916,6 +921,7 @@ static void record(struct upstream_call *c)
 
 static void *call_main(void *arg)
 {
+    const struct curlapi *cu = curlapi();
     struct upstream_call *c = arg;
     struct hogmock *hm = c->hm;
     int running = 1;
@@ -924,16 +930,16 @@ static void *call_main(void *arg)
 
     clock_gettime(CLOCK_MONOTONIC, &looked);
 
-    curl_multi_add_handle(c->multi, c->easy);
+    cu->multi_add_handle(c->multi, c->easy);
     while (!finished) {
         CURLMsg *msg;
         int left, paused, want;
         bool wake = false, stop;
 
         if (running)
-            curl_multi_perform(c->multi, &running);
+            cu->multi_perform(c->multi, &running);
         pthread_mutex_lock(&c->lock);
-        while ((msg = curl_multi_info_read(c->multi, &left)) != NULL)
+        while ((msg = cu->multi_info_read(c->multi, &left)) != NULL)
             if (msg->msg == CURLMSG_DONE && !c->transfer_done) {
                 c->transfer_done = true;
                 c->result = msg->data.result;
@@ -942,7 +948,7 @@ static void *call_main(void *arg)
                                      || c->fault_stop || atomic_load(&hm->drain_over));
         if (stop) {
             /* Nobody waits for the rest (or hogmock stops): end the transfer here. */
-            curl_multi_remove_handle(c->multi, c->easy);
+            cu->multi_remove_handle(c->multi, c->easy);
             running = 0;
             c->transfer_done = true;
             c->result = CURLE_ABORTED_BY_CALLBACK;
@@ -993,10 +999,10 @@ static void *call_main(void *arg)
         }
         if (!c->transfer_done && want != paused) {
             /* May call back right away (the data held back): the lock is not held. */
-            curl_easy_pause(c->easy, want);
+            cu->easy_pause(c->easy, want);
         }
         if (!finished)
-            curl_multi_poll(c->multi, NULL, 0, POLL_MS, NULL);
+            cu->multi_poll(c->multi, NULL, 0, POLL_MS, NULL);
     }
     record(c);
     if (c->waker) {
@@ -1018,6 +1024,7 @@ struct header_copy {
 
 static int copy_header(void *ctx, const char *name, const char *value)
 {
+    const struct curlapi *cu = curlapi();
     struct header_copy *hc = ctx;
     struct buf line = BUF_INIT;
 
@@ -1031,13 +1038,14 @@ static int copy_header(void *ctx, const char *name, const char *value)
         buf_addf(&line, "%s: %s", name, value);
     else
         buf_addf(&line, "%s;", name);
-    hc->c->req_headers = curl_slist_append(hc->c->req_headers, buf_cstr(&line));
+    hc->c->req_headers = cu->slist_append(hc->c->req_headers, buf_cstr(&line));
     buf_release(&line);
     return 0;
 }
 
 static void setup_easy(struct upstream_call *c, struct req *r)
 {
+    const struct curlapi *cu = curlapi();
     const char *cl = req_header(r, "Content-Length"), *te = req_header(r, "Transfer-Encoding");
     struct header_copy hc = { c, req_header(r, "Connection"), false, false };
     long long size = -1;
@@ -1046,8 +1054,8 @@ static void setup_easy(struct upstream_call *c, struct req *r)
     req_each_header(r, copy_header, &hc);
     /* Nothing the client did not send: curl's own defaults are switched off. */
     if (!hc.accept)
-        c->req_headers = curl_slist_append(c->req_headers, "Accept:");
-    c->req_headers = curl_slist_append(c->req_headers, "Expect:");
+        c->req_headers = cu->slist_append(c->req_headers, "Accept:");
+    c->req_headers = cu->slist_append(c->req_headers, "Expect:");
     if (cl) {
         char *end;
 
@@ -1056,40 +1064,41 @@ static void setup_easy(struct upstream_call *c, struct req *r)
             size = -1;
     }
     c->has_body = size > 0 || (size < 0 && te);
-    curl_easy_setopt(e, CURLOPT_URL, c->url);
-    curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, c->method);
+    cu->easy_setopt(e, CURLOPT_URL, c->url);
+    cu->easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+    cu->easy_setopt(e, CURLOPT_CUSTOMREQUEST, c->method);
     if (strcmp(c->method, "HEAD") == 0) {
-        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+        cu->easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else if (c->has_body) {
-        curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
-        curl_easy_setopt(e, CURLOPT_READFUNCTION, on_read);
-        curl_easy_setopt(e, CURLOPT_READDATA, c);
+        cu->easy_setopt(e, CURLOPT_UPLOAD, 1L);
+        cu->easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
+        cu->easy_setopt(e, CURLOPT_READFUNCTION, on_read);
+        cu->easy_setopt(e, CURLOPT_READDATA, c);
     } else if (size == 0) {
         /* An empty body announced as such (POST .../pause): Content-Length: 0 again. */
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
+        cu->easy_setopt(e, CURLOPT_POSTFIELDS, "");
+        cu->easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
         if (!hc.ctype)
-            c->req_headers = curl_slist_append(c->req_headers, "Content-Type:");
+            c->req_headers = cu->slist_append(c->req_headers, "Content-Type:");
     }
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, c->req_headers);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, c);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 64L * 1024);
-    curl_easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 64L * 1024);
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    cu->easy_setopt(e, CURLOPT_HTTPHEADER, c->req_headers);
+    cu->easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    cu->easy_setopt(e, CURLOPT_HEADERDATA, c);
+    cu->easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+    cu->easy_setopt(e, CURLOPT_WRITEDATA, c);
+    cu->easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
+    cu->easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    cu->easy_setopt(e, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
+    cu->easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    cu->easy_setopt(e, CURLOPT_BUFFERSIZE, 64L * 1024);
+    cu->easy_setopt(e, CURLOPT_UPLOAD_BUFFERSIZE, 64L * 1024);
+    cu->easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 }
 
 struct upstream_call *upstream_begin(struct upstream *u, struct req *r,
                                      const struct upstream_hooks *hooks)
 {
+    const struct curlapi *cu = curlapi();
     struct upstream_call *c = xcalloc(1, sizeof(*c));
     struct buf url = BUF_INIT;
     pthread_attr_t attr;
@@ -1120,8 +1129,8 @@ struct upstream_call *upstream_begin(struct upstream *u, struct req *r,
     }
     buf_addf(&url, "%s%s%s%s", u->base, r->path, *r->query ? "?" : "", r->query);
     c->url = buf_detach(&url, NULL);
-    c->multi = curl_multi_init();
-    c->easy = curl_easy_init();
+    c->multi = cu->multi_init();
+    c->easy = cu->easy_init();
     if (!c->multi || !c->easy) {
         req_problem(r, 503, "unavailable", "hogmock cannot forward the request right now");
         c->refs = 1;
@@ -1148,6 +1157,7 @@ struct upstream_call *upstream_begin(struct upstream *u, struct req *r,
 
 void upstream_feed(struct upstream_call *c, const char *data, size_t len)
 {
+    const struct curlapi *cu = curlapi();
     bool wake;
 
     pthread_mutex_lock(&c->lock);
@@ -1166,24 +1176,26 @@ void upstream_feed(struct upstream_call *c, const char *data, size_t len)
     wake = c->send_paused;
     pthread_mutex_unlock(&c->lock);
     if (wake)
-        curl_multi_wakeup(c->multi);
+        cu->multi_wakeup(c->multi);
 }
 
 void upstream_end(struct upstream_call *c)
 {
+    const struct curlapi *cu = curlapi();
     pthread_mutex_lock(&c->lock);
     c->in_ended = true;
     pthread_mutex_unlock(&c->lock);
-    curl_multi_wakeup(c->multi);
+    cu->multi_wakeup(c->multi);
 }
 
 void upstream_call_release(struct upstream_call *c)
 {
+    const struct curlapi *cu = curlapi();
     if (!c)
         return;
     pthread_mutex_lock(&c->lock);
     c->server_gone = true;
     pthread_mutex_unlock(&c->lock);
-    curl_multi_wakeup(c->multi);
+    cu->multi_wakeup(c->multi);
     call_unref(c);
 }

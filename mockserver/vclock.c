@@ -67,13 +67,46 @@ bool vclock_set(struct vclock *c, uint64_t unix_ms)
     return true;
 }
 
+/* n as width decimal digits at p (zero-padded). */
+static char *digits(char *p, unsigned n, int width)
+{
+    int i;
+
+    for (i = width - 1; i >= 0; i--) {
+        p[i] = (char)('0' + n % 10);
+        n /= 10;
+    }
+    return p + width;
+}
+
 void vclock_format(uint64_t unix_ms, char *out, size_t size)
 {
     time_t secs = (time_t)(unix_ms / 1000u);
     struct tm tm;
-    char base[24];
+    char text[32], *p = text;
 
     gmtime_r(&secs, &tm);
-    strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out, size, "%s.%03uZ", base, (unsigned)(unix_ms % 1000u));
+    if (tm.tm_year + 1900 < 1000 || tm.tm_year + 1900 > 9999) {
+        strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(out, size, "%s.%03uZ", text, (unsigned)(unix_ms % 1000u));
+        return;
+    }
+    /* Four-digit years by hand rather than strftime and printf: every journal entry has
+     * one. */
+    p = digits(p, (unsigned)(tm.tm_year + 1900), 4);
+    *p++ = '-';
+    p = digits(p, (unsigned)tm.tm_mon + 1, 2);
+    *p++ = '-';
+    p = digits(p, (unsigned)tm.tm_mday, 2);
+    *p++ = 'T';
+    p = digits(p, (unsigned)tm.tm_hour, 2);
+    *p++ = ':';
+    p = digits(p, (unsigned)tm.tm_min, 2);
+    *p++ = ':';
+    p = digits(p, (unsigned)tm.tm_sec, 2);
+    *p++ = '.';
+    p = digits(p, (unsigned)(unix_ms % 1000u), 3);
+    *p++ = 'Z';
+    *p = '\0';
+    snprintf(out, size, "%s", text);
 }

@@ -15,6 +15,7 @@
 static const char usage[] =
     "usage: hogspec [--spec FILE] [-q] check\n"
     "       hogspec [--spec FILE] route METHOD TARGET\n"
+    "       hogspec [--spec FILE] json\n"
     "\n"
     "Loads an OpenAPI 3.x document as hogmock and hogconf do (YAML or JSON, local $refs,\n"
     "path templates) and reports what they would see.\n"
@@ -25,6 +26,9 @@ static const char usage[] =
     "                        by event); exit 1 when one does not validate\n"
     "  route METHOD TARGET   show the operation that METHOD TARGET (a path with an optional\n"
     "                        ?query) reaches and its typed parameters, or why none does\n"
+    "  json                  print the document, once loaded, as one line of JSON (what\n"
+    "                        the build keeps of the bundled specs, which hogmock reads\n"
+    "                        several times faster than their YAML)\n"
     "\n"
     "options:\n"
     "  --spec FILE   the document to load (default: the bundled openapi/hogplane.yaml,\n"
@@ -160,6 +164,19 @@ static int cmd_route(const struct openapi *api, const char *method, const char *
     return status;
 }
 
+static int cmd_json(const struct openapi *api)
+{
+    char *text = cJSON_PrintUnformatted(openapi_doc(api));
+    int status = 0;
+
+    if (!text || puts(text) == EOF || fflush(stdout) != 0) {
+        fprintf(stderr, "hogspec: cannot write the JSON\n");
+        status = 2;
+    }
+    cJSON_free(text);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     struct buf spec = BUF_INIT, err = BUF_INIT;
@@ -205,15 +222,16 @@ int main(int argc, char **argv)
         return 2;
     }
     cmd = args[0];
-    if (strcmp(cmd, "check") != 0 && strcmp(cmd, "route") != 0) {
-        fprintf(stderr, "hogspec: unknown command '%s' (check, route)\n", cmd);
+    if (strcmp(cmd, "check") != 0 && strcmp(cmd, "route") != 0 && strcmp(cmd, "json") != 0) {
+        fprintf(stderr, "hogspec: unknown command '%s' (check, route, json)\n", cmd);
         buf_release(&spec);
         return 2;
     }
     if (nargs != (strcmp(cmd, "route") == 0 ? 3 : 1)) {
-        fprintf(stderr, strcmp(cmd, "route") == 0
-                ? "hogspec: route takes METHOD and TARGET, as in: route GET /v1/me\n"
-                : "hogspec: check takes no argument\n");
+        if (strcmp(cmd, "route") == 0)
+            fprintf(stderr, "hogspec: route takes METHOD and TARGET, as in: route GET /v1/me\n");
+        else
+            fprintf(stderr, "hogspec: %s takes no argument\n", cmd);
         buf_release(&spec);
         return 2;
     }
@@ -227,6 +245,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "check") == 0)
         status = cmd_check(api, buf_cstr(&spec), quiet);
+    else if (strcmp(cmd, "json") == 0)
+        status = cmd_json(api);
     else
         status = cmd_route(api, args[1], args[2]);
     openapi_free(api);

@@ -456,6 +456,55 @@ static void *append_many(void *arg)
     return NULL;
 }
 
+/* Entries of 128 KiB each: the byte budget (24 MiB), not the count, decides how many stay. */
+static void test_journal_drops_the_oldest_beyond_its_byte_budget(void **state)
+{
+    struct journal *j = journal_new(1000);
+    struct journal_input in = input("GET", "/v1/me", "getMe", "pr_alice", 200);
+    const char *headers[] = { "X-Big", NULL, NULL };
+    struct buf big = BUF_INIT;
+    size_t total = 0, i;
+    cJSON *items;
+
+    (void)state;
+    for (i = 0; i < 128 * 1024; i++)
+        buf_addch(&big, 'a' + (char)(i % 26));
+    headers[1] = big.data;
+    in.headers = headers;
+    for (i = 0; i < 400; i++)
+        journal_append(j, &in);
+    items = query(j, "{\"limit\":1000}", &total);
+    assert_true(total <= (24u << 20) / (128 * 1024));
+    assert_true(total >= 150);
+    assert_int_equal((int)num(cJSON_GetArrayItem(items, (int)total - 1), "seq"), 400);
+    assert_int_equal((int)num(cJSON_GetArrayItem(items, 0), "seq"), 400 - (int)total + 1);
+    cJSON_Delete(items);
+    buf_release(&big);
+    journal_free(j);
+}
+
+/* A body whose digest the server took as it came in is not hashed again. */
+static void test_journal_takes_a_body_digest_already_taken(void **state)
+{
+    static const char hex[] = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+    struct journal *j = journal_new(10);
+    struct journal_input in = input("PUT", "/v1/hogboxes/hb_1/files", "writeFile", "pr_alice",
+                                    200);
+    cJSON *items;
+
+    (void)state;
+    in.body = "abc";
+    in.body_len = 3;
+    in.body_sha256 = hex;
+    in.content_type = "application/octet-stream";
+    journal_append(j, &in);
+    items = query(j, NULL, NULL);
+    assert_string_equal(str(cJSON_GetObjectItem(cJSON_GetArrayItem(items, 0), "body"), "sha256"),
+                        hex);
+    cJSON_Delete(items);
+    journal_free(j);
+}
+
 static void test_journal_appends_from_many_threads(void **state)
 {
     struct journal *j = journal_new(3000);
@@ -497,6 +546,8 @@ int main(void)
         cmocka_unit_test(test_journal_digests_bodies_and_keeps_only_small_json),
         cmocka_unit_test(test_journal_never_holds_a_credential),
         cmocka_unit_test(test_journal_writes_valid_json_from_hostile_bytes),
+        cmocka_unit_test(test_journal_drops_the_oldest_beyond_its_byte_budget),
+        cmocka_unit_test(test_journal_takes_a_body_digest_already_taken),
         cmocka_unit_test(test_journal_appends_from_many_threads),
     };
 

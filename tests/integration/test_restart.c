@@ -872,6 +872,68 @@ static void test_a_kill_during_writes_leaves_a_consistent_database_and_every_ack
     assert_true(cut >= 1);
 }
 
+/* A database written before files became a rowid table (schema 0: a WITHOUT ROWID table,
+ * where every search passing a big row read all of it) is brought up to date on open, its
+ * files kept. */
+static void test_an_older_database_gets_its_files_table_upgraded(void **state)
+{
+    struct fixture *fx = *state;
+    struct hogmock_config cfg;
+    unsigned char content[3000];
+    char target[160], *box;
+    struct resp r;
+    struct mock *m;
+    sqlite3_stmt *st;
+    sqlite3 *db;
+    size_t i;
+
+    for (i = 0; i < sizeof(content); i++)
+        content[i] = (unsigned char)(i * 7);
+    mock_default_config(&cfg);
+    cfg.db_path = fx->db;
+    m = mock_start(&cfg);
+    box = mock_new_box(m, "tok_alice");
+    mock_stop(m);
+
+    /* Back to the old layout, with one file written the old way. */
+    assert_int_equal(sqlite3_open(fx->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+        "BEGIN;"
+        "CREATE TABLE files_old (owner TEXT NOT NULL, path TEXT NOT NULL, is_dir INTEGER NOT NULL,"
+        "  mode INTEGER NOT NULL, content BLOB, sha256 TEXT, PRIMARY KEY (owner, path))"
+        "  WITHOUT ROWID;"
+        "INSERT INTO files_old SELECT owner, path, is_dir, mode, content, sha256 FROM files;"
+        "DROP TABLE files; ALTER TABLE files_old RENAME TO files; PRAGMA user_version=0;"
+        "COMMIT;", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO files VALUES (?1, '/root/old.bin', 0, 420,"
+                                            " ?2, 'unchecked')", -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_text(st, 1, box, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(st, 2, content, sizeof(content), SQLITE_TRANSIENT);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+
+    m = mock_start(&cfg);
+    snprintf(target, sizeof(target), "/v1/hogboxes/%s/files?path=/root/old.bin", box);
+    mock_call(m, "GET", target, "tok_alice", NULL, 0, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body.len, sizeof(content));
+    assert_memory_equal(r.body.data, content, sizeof(content));
+    resp_release(&r);
+    mock_stop(m);
+
+    assert_int_equal(sqlite3_open(fx->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT user_version FROM pragma_user_version),"
+                                            " sql FROM sqlite_schema WHERE name = 'files'", -1,
+                                        &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 1);
+    assert_null(strstr((const char *)sqlite3_column_text(st, 1), "WITHOUT ROWID"));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    free(box);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -880,6 +942,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_a_kill_during_writes_leaves_a_consistent_database_and_every_acked_write, setup,
             teardown),
+        cmocka_unit_test_setup_teardown(test_an_older_database_gets_its_files_table_upgraded,
+                                        setup, teardown),
     };
 
     signal(SIGPIPE, SIG_IGN);

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,6 +165,109 @@ static void test_buf_add_json_str_escapes_and_repairs(void **state)
     buf_release(&b);
 }
 
+/* Found by tests/fuzz/fuzz_pipeline (an exec with no output): an empty buf's NULL data
+ * went in with length 0, and the escaper computed NULL + 0, which C leaves undefined
+ * (clang's UBSan reports it). */
+static void test_buf_add_json_str_takes_null_with_length_zero(void **state)
+{
+    struct buf b = BUF_INIT, empty = BUF_INIT;
+    char out[8];
+
+    (void)state;
+    buf_add_json_str(&b, empty.data, empty.len);
+    assert_string_equal(buf_cstr(&b), "\"\"");
+    assert_int_equal(str_json_escape(out, NULL, 0), 0);
+    buf_release(&b);
+}
+
+/* The escape one byte at a time, as the spec of buf_add_json_str reads: what the fast
+ * paths (8 plain bytes at once, pairs through a table in text dense with escapes) must
+ * agree with, wherever a stretch starts or ends. */
+static size_t escape_slowly(char *o, const unsigned char *p, size_t len)
+{
+    char *start = o;
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned char c = p[i];
+
+        if (c == '"' || c == '\\') {
+            *o++ = '\\';
+            *o++ = (char)c;
+        } else if (c == '\n' || c == '\r' || c == '\t') {
+            *o++ = '\\';
+            *o++ = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+        } else if (c < 0x20) {
+            o += sprintf(o, "\\u%04x", c);
+        } else if (c < 0x80) {
+            *o++ = (char)c;
+        } else {
+            struct buf one = BUF_INIT;
+            size_t n = 1;
+
+            /* The longest prefix (up to 4 bytes) the library takes as one character. */
+            while (n < 4 && i + n < len && (p[i + n] & 0xc0) == 0x80)
+                n++;
+            for (; n > 1; n--) {
+                buf_reset(&one);
+                buf_add_json_str(&one, (const char *)p + i, n);
+                if (one.len == n + 2 && memcmp(one.data + 1, p + i, n) == 0)
+                    break;
+            }
+            buf_release(&one);
+            if (n > 1) {
+                memcpy(o, p + i, n);
+                o += n;
+                i += n;
+                continue;
+            }
+            memcpy(o, "\xef\xbf\xbd", 3);
+            o += 3;
+        }
+        i++;
+    }
+    return (size_t)(o - start);
+}
+
+static void test_str_json_escape_agrees_with_a_byte_at_a_time_escape(void **state)
+{
+    static const char *const pieces[] = { "y\n", "plain text ", "\"q\"", "\\", "\t", "\x01",
+                                          "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x90\x97",
+                                          "\xff", "\xc3", "0123456789abcdef" };
+    unsigned char in[600];
+    char *want = malloc(6 * sizeof(in)), *got = malloc(6 * sizeof(in));
+    unsigned seed = 12345;
+    int round;
+
+    (void)state;
+    for (round = 0; round < 3000; round++) {
+        size_t len = 0, nw, ng;
+
+        /* Runs of one piece (dense or plain stretches) mixed with single pieces. */
+        while (len < sizeof(in) - 64) {
+            const char *piece;
+            size_t plen, reps;
+
+            seed = seed * 1103515245u + 12345u;
+            piece = pieces[(seed >> 16) % (sizeof(pieces) / sizeof(pieces[0]))];
+            plen = strlen(piece);
+            reps = (seed >> 8) % 3 == 0 ? 1 + (seed >> 4) % 40 : 1;
+            while (reps-- && len + plen <= sizeof(in) - 64) {
+                memcpy(in + len, piece, plen);
+                len += plen;
+            }
+            if ((seed >> 24) % 5 == 0)
+                break;
+        }
+        nw = escape_slowly(want, in, len);
+        ng = str_json_escape(got, (const char *)in, len);
+        assert_int_equal(ng, nw);
+        assert_memory_equal(got, want, nw);
+    }
+    free(want);
+    free(got);
+}
+
 static void test_rc_str_names_every_code(void **state)
 {
     int i;
@@ -198,6 +302,8 @@ int main(void)
         cmocka_unit_test(test_str_prefix_and_suffix),
         cmocka_unit_test(test_mem_equal_ct_compares_content_and_length),
         cmocka_unit_test(test_buf_add_json_str_escapes_and_repairs),
+        cmocka_unit_test(test_buf_add_json_str_takes_null_with_length_zero),
+        cmocka_unit_test(test_str_json_escape_agrees_with_a_byte_at_a_time_escape),
         cmocka_unit_test(test_rc_str_names_every_code),
         cmocka_unit_test(test_xstrndup_stops_at_nul_and_at_n),
     };
