@@ -265,12 +265,26 @@ static void emit_items(struct buf *b, const cJSON *arr, int indent)
     }
 }
 
+/* Bytes key takes as written: escapes make a quoted key longer than the string. */
+static size_t key_width(const char *key)
+{
+    struct buf b = BUF_INIT;
+    size_t n;
+
+    if (strlen(key) > YAMLEMIT_MAX_KEY)
+        return strlen(key);
+    add_key(&b, key);
+    n = b.len;
+    buf_release(&b);
+    return n;
+}
+
 static bool has_long_key(const cJSON *n)
 {
     const cJSON *c;
 
     cJSON_ArrayForEach(c, n) {
-        if (cJSON_IsObject(n) && c->string && strlen(c->string) > YAMLEMIT_MAX_KEY)
+        if (cJSON_IsObject(n) && c->string && key_width(c->string) > YAMLEMIT_MAX_KEY)
             return true;
         if (is_block(c) && has_long_key(c))
             return true;
@@ -295,8 +309,10 @@ void yamlemit_doc(struct buf *out, const cJSON *doc)
     } else {
         struct buf line = BUF_INIT;
 
-        /* A lone scalar: as a member's value would be, without the key. */
-        emit_after(&line, doc, -2, false);
+        /* A lone scalar: as a member's value would be, without the key. A literal block's
+         * lines go one column in: YAML readers take a block at column 0 for the end of
+         * the document. */
+        emit_after(&line, doc, -1, false);
         buf_addstr(out, line.data[0] == ' ' ? line.data + 1 : line.data);
         buf_release(&line);
     }

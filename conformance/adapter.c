@@ -10,9 +10,52 @@
 #define TRANSCRIPT_LINE_MAX 65536
 #define STOP_GRACE_MS 2000
 
+/* Whether s holds only whole UTF-8 sequences (RFC 3629: no overlong forms, surrogates
+ * or code points past U+10FFFF). */
+static bool utf8_valid(const unsigned char *s, size_t len)
+{
+    size_t i = 0, need, k;
+
+    while (i < len) {
+        unsigned char c = s[i], lo = 0x80, hi = 0xBF;
+
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF)
+            need = 1;
+        else if (c >= 0xE0 && c <= 0xEF)
+            need = 2;
+        else if (c >= 0xF0 && c <= 0xF4)
+            need = 3;
+        else
+            return false;
+        if (len - i <= need)
+            return false;
+        /* A narrower range for the second byte rules those out. */
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+        else if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+        for (k = 1; k <= need; k++, lo = 0x80, hi = 0xBF)
+            if (s[i + k] < lo || s[i + k] > hi)
+                return false;
+        i += need + 1;
+    }
+    return true;
+}
+
+/* One line of the transcript: the message when the line is JSON in UTF-8, else the raw
+ * text (invalid UTF-8 shown as U+FFFD), so that the transcript stays NDJSON. */
 static void record(struct adapter *a, const char *dir, const char *line, size_t len)
 {
-    cJSON *msg = len <= TRANSCRIPT_LINE_MAX ? cJSON_ParseWithLength(line, len) : NULL;
+    cJSON *msg = len <= TRANSCRIPT_LINE_MAX && utf8_valid((const unsigned char *)line, len)
+                 ? cJSON_ParseWithLength(line, len) : NULL;
     char *text;
 
     buf_addf(&a->transcript, "{\"ms\":%lld,\"dir\":\"%s\",", child_now_ms() - a->t0, dir);
@@ -147,6 +190,48 @@ out:
     return rc;
 }
 
+void adapter_take_line(struct adapter *a, const char *id, const char *line, size_t len,
+                       long long sent_ms, cJSON **result, cJSON *events)
+{
+    cJSON *msg;
+    const cJSON *type, *mid;
+
+    record(a, "recv", line, len);
+    msg = cJSON_ParseWithLength(line, len);
+    type = cJSON_GetObjectItemCaseSensitive(msg, "type");
+    mid = cJSON_GetObjectItemCaseSensitive(msg, "id");
+    if (!cJSON_IsString(type) || !cJSON_IsString(mid) || strcmp(mid->valuestring, id) != 0) {
+        /* Not this call's: a stray line stays in the transcript only. */
+        cJSON_Delete(msg);
+        return;
+    }
+    if (strcmp(type->valuestring, "result") == 0) {
+        *result = msg;
+    } else if (strcmp(type->valuestring, "event") == 0) {
+        cJSON *ev = cJSON_DetachItemFromObjectCaseSensitive(msg, "event");
+
+        if (a->first_event_ms < 0)
+            a->first_event_ms = child_now_ms() - sent_ms;
+
+        cJSON_AddItemToArray(events, ev ? ev : cJSON_CreateNull());
+        cJSON_Delete(msg);
+    } else if (strcmp(type->valuestring, "protocol_error") == 0) {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(msg, "message");
+        cJSON *r = cJSON_CreateObject(), *e;
+
+        cJSON_AddStringToObject(r, "type", "result");
+        cJSON_AddStringToObject(r, "id", id);
+        cJSON_AddFalseToObject(r, "ok");
+        e = cJSON_AddObjectToObject(r, "error");
+        cJSON_AddStringToObject(e, "type", "ProtocolError");
+        cJSON_AddStringToObject(e, "message", cJSON_IsString(m) ? m->valuestring : "");
+        *result = r;
+        cJSON_Delete(msg);
+    } else {
+        cJSON_Delete(msg);
+    }
+}
+
 enum rc adapter_call(struct adapter *a, const char *id, const char *op, const cJSON *args,
                      long deadline_ms, cJSON **result, cJSON **events, struct buf *err)
 {
@@ -170,48 +255,12 @@ enum rc adapter_call(struct adapter *a, const char *id, const char *op, const cJ
     rc = send_msg(a, call, err);
     /* Bounded by the deadline: every turn reads a line or ends. */
     while (rc == RC_OK && !*result) {
-        cJSON *msg;
-        const cJSON *type, *mid;
-
         rc = child_read_line(&a->child, deadline, a->stop, &line);
         if (rc != RC_OK) {
             read_failed(a, rc, "result", wait_ms, err);
             break;
         }
-        record(a, "recv", line.data ? line.data : "", line.len);
-        msg = cJSON_ParseWithLength(line.data ? line.data : "", line.len);
-        type = cJSON_GetObjectItemCaseSensitive(msg, "type");
-        mid = cJSON_GetObjectItemCaseSensitive(msg, "id");
-        if (!cJSON_IsString(type) || !cJSON_IsString(mid) || strcmp(mid->valuestring, id) != 0) {
-            /* Not this call's: a stray line stays in the transcript only. */
-            cJSON_Delete(msg);
-            continue;
-        }
-        if (strcmp(type->valuestring, "result") == 0) {
-            *result = msg;
-        } else if (strcmp(type->valuestring, "event") == 0) {
-            cJSON *ev = cJSON_DetachItemFromObjectCaseSensitive(msg, "event");
-
-            if (a->first_event_ms < 0)
-                a->first_event_ms = child_now_ms() - sent;
-
-            cJSON_AddItemToArray(*events, ev ? ev : cJSON_CreateNull());
-            cJSON_Delete(msg);
-        } else if (strcmp(type->valuestring, "protocol_error") == 0) {
-            const cJSON *m = cJSON_GetObjectItemCaseSensitive(msg, "message");
-            cJSON *r = cJSON_CreateObject(), *e;
-
-            cJSON_AddStringToObject(r, "type", "result");
-            cJSON_AddStringToObject(r, "id", id);
-            cJSON_AddFalseToObject(r, "ok");
-            e = cJSON_AddObjectToObject(r, "error");
-            cJSON_AddStringToObject(e, "type", "ProtocolError");
-            cJSON_AddStringToObject(e, "message", cJSON_IsString(m) ? m->valuestring : "");
-            *result = r;
-            cJSON_Delete(msg);
-        } else {
-            cJSON_Delete(msg);
-        }
+        adapter_take_line(a, id, line.data ? line.data : "", line.len, sent, result, *events);
     }
     if (rc != RC_OK) {
         cJSON_Delete(*events);

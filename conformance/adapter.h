@@ -4,6 +4,7 @@
 #define HOG_ADAPTER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <cjson/cJSON.h>
 
@@ -39,6 +40,13 @@ enum rc adapter_start(struct adapter *a, const char *command, char *const envp[]
  * run is being stopped. err says what happened then. */
 enum rc adapter_call(struct adapter *a, const char *id, const char *op, const cJSON *args,
                      long deadline_ms, cJSON **result, cJSON **events, struct buf *err);
+
+/* Take one line (len bytes, without its newline) the adapter wrote while call id is
+ * awaited, sent at sent_ms (a child_now_ms reading): the line goes to the transcript; an
+ * event of the call is appended to events; its result, or its protocol_error turned into
+ * a result, becomes *result, new (caller cJSON_Delete); other lines are only recorded. */
+void adapter_take_line(struct adapter *a, const char *id, const char *line, size_t len,
+                       long long sent_ms, cJSON **result, cJSON *events);
 
 /* Milliseconds from sending the last call to its first event; -1 when it had none. */
 long long adapter_first_event_ms(const struct adapter *a);

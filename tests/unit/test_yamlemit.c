@@ -154,6 +154,44 @@ static void test_yamlemit_writes_a_lone_scalar(void **state)
     cJSON_Delete(o);
 }
 
+/* Found by tests/fuzz/fuzz_yamljson (corpus: yamljson/long-escaped-key): a key under
+ * YAMLEMIT_MAX_KEY bytes whose escapes take it over as written was written as YAML that
+ * libyaml refuses (an implicit key of more than 1024 characters). */
+static void test_yamlemit_writes_json_for_keys_long_once_escaped(void **state)
+{
+    char key[901];
+    cJSON *doc = cJSON_CreateObject();
+    char *text;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i + 1 < sizeof(key); i += 2)
+        memcpy(key + i, "a\n", 2);
+    key[sizeof(key) - 1] = '\0';
+    cJSON_AddNullToObject(cJSON_AddObjectToObject(doc, "inner"), key);
+    text = round_trip(doc);
+    assert_int_equal(text[0], '{');
+    free(text);
+    cJSON_Delete(doc);
+}
+
+/* Found by tests/fuzz/fuzz_yamljson: a lone string of several lines came out as a
+ * literal block at column 0, which YAML readers refuse. */
+static void test_yamlemit_writes_a_lone_string_of_lines_readers_take(void **state)
+{
+    cJSON *s = cJSON_CreateString("a:naem\n1$ :--- :b 2"), *t = cJSON_CreateString("x\n\n");
+    char *text;
+
+    (void)state;
+    text = round_trip(s);
+    assert_string_equal(text, "|-\n a:naem\n 1$ :--- :b 2\n");
+    free(text);
+    text = round_trip(t);
+    free(text);
+    cJSON_Delete(s);
+    cJSON_Delete(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -161,7 +199,9 @@ int main(void)
         cmocka_unit_test(test_yamlemit_writes_lines_as_literal_blocks),
         cmocka_unit_test(test_yamlemit_round_trips_nesting_numbers_and_empties),
         cmocka_unit_test(test_yamlemit_writes_json_for_keys_too_long_for_yaml),
+        cmocka_unit_test(test_yamlemit_writes_json_for_keys_long_once_escaped),
         cmocka_unit_test(test_yamlemit_writes_a_lone_scalar),
+        cmocka_unit_test(test_yamlemit_writes_a_lone_string_of_lines_readers_take),
     };
 
     xmalloc_init_cjson();
