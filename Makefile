@@ -55,10 +55,11 @@ include mockserver/module.mk
 include tests/module.mk
 include harness/module.mk
 include conformance/module.mk
+include tests/fuzz/module.mk
 
 -include $(DEPFILES)
 
-.PHONY: all test run serve lint clean deps deps-test deps-lint bench
+.PHONY: all test run serve lint clean deps deps-test deps-lint bench soak crash deps-bench
 
 all: deps $(LIBHOG) $(BINARIES)
 
@@ -71,6 +72,32 @@ deps-test:
 deps-lint:
 	@scripts/install-deps lint
 
+deps-bench:
+	@scripts/install-deps bench
+
+# Long checks of hogmock itself (python3, standard library): bench/soak, a mixed load
+# under random fault plans for SOAK_S seconds (300); bench/crash, kill -9 under write
+# load CRASH_ROUNDS times (20) with nothing acknowledged lost.
+soak crash: deps-bench
+	@$(MAKE) --no-print-directory all
+	HOGMOCK=$(BIN)/hogmock bench/$@
+
+# hogmock beside WireMock, Prism and nginx (bench/run): one table of figures and
+# targets, appended to bench/RESULTS.md. BENCH_QUICK=1: 2 s runs, kept in the cache only.
+BENCH_QUICK ?=
+BENCH_ARGS ?=
+bench: deps-bench
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/firstreply
+	bench/run --bin $(BIN) --firstreply $(BUILD)/bench/firstreply \
+	    $(if $(filter 1,$(BENCH_QUICK)),--quick) $(BENCH_ARGS)
+
+# Launch to first 200, timed from C (fork, exec, a GET every 0.5 ms): no interpreter's
+# start-up in the figure.
+$(BUILD)/bench/firstreply: bench/firstreply.c
+	$(quiet) LINK $@
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $<
+
 # Make the dependencies first, then build with a fresh make so pkg-config sees them.
 test: deps-test
 	@$(MAKE) --no-print-directory test-build
@@ -78,6 +105,13 @@ test: deps-test
 
 .PHONY: test-build
 test-build: $(LIBHOG) $(BINARIES) $(TESTS)
+
+# libFuzzer targets (tests/fuzz/, clang + ASan + UBSan, build/fuzz/), FUZZ_S seconds each
+# on a copy of their seed corpora; fails on the first crash, saying where its input is.
+.PHONY: fuzz
+fuzz: deps-fuzz
+	@$(MAKE) --no-print-directory $(if $(filter -j%,$(MAKEFLAGS)),,-j$(FUZZ_JOBS)) fuzz-build
+	@tests/fuzz/run $(FUZZ_S) $(FUZZ_BIN)
 
 # The main job: the conformance run. Every suite through the C adapter against hogmock;
 # ADAPTER=python uses the Python standard-library adapter, ADAPTER='CMD' any other, and
