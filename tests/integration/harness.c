@@ -196,7 +196,7 @@ void mock_call(struct mock *m, const char *method, const char *target, const cha
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &out->body);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &out->headers);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L * mock_slow());
     rc = curl_easy_perform(c);
     if (rc != CURLE_OK)
         fail_msg("%s %s: %s", method, target, curl_easy_strerror(rc));
@@ -405,6 +405,19 @@ char *mock_new_box(struct mock *m, const char *token)
     id = xstrdup(resp_str(&r, "id"));
     resp_release(&r);
     return id;
+}
+
+int mock_slow(void)
+{
+    const char *vg = getenv("HOG_VALGRIND");
+
+    if (vg && strcmp(vg, "1") == 0)
+        return 10;
+#if defined(__SANITIZE_ADDRESS__)
+    return 4;
+#else
+    return 1;
+#endif
 }
 
 long mock_ms_since(const struct timespec *t0)

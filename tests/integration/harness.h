@@ -59,6 +59,10 @@ void mock_check(struct mock *m, const char *op_id, const struct resp *r);
  * catalogue title of its code, matching status and request id, and code want_code. */
 void mock_check_problem(const struct resp *r, const char *want_code);
 
+/* How many times longer than usual a test should allow for something to happen: 1,
+ * 4 under AddressSanitizer, 10 under valgrind (tests/run-unit sets HOG_VALGRIND=1 there).
+ * Scales time limits only, never what a test asserts about timing it controls. */
+int mock_slow(void);
 /* Milliseconds since t0 (a CLOCK_MONOTONIC reading). */
 long mock_ms_since(const struct timespec *t0);
 /* Sleep ms milliseconds, resuming after signals. */

@@ -1227,7 +1227,8 @@ static void test_client_deadline_is_a_timeout_error(void **state)
     struct events ev;
     struct timespec t0;
     struct resp r;
-    long took;
+    long took, slow = mock_slow();
+    char program[160];
     char *id;
 
     (void)state;
@@ -1236,15 +1237,16 @@ static void test_client_deadline_is_a_timeout_error(void **state)
     m = mock_start(&cfg);
     c = client_for(m, "tok_alice", &w);
     w.m = NULL;
-    mock_json(m, "POST", "/__hogmock/exec-programs", NULL,
-              "{\"argv\":[\"slowpoke\"],\"events\":[{\"stdout\":\"start\\n\"},"
-              "{\"stdout\":\"late\\n\",\"after_ms\":5000},{\"exit\":0}]}", &r);
+    snprintf(program, sizeof(program), "{\"argv\":[\"slowpoke\"],\"events\":[{\"stdout\":"
+             "\"start\\n\"},{\"stdout\":\"late\\n\",\"after_ms\":%ld},{\"exit\":0}]}",
+             5000 * slow);
+    mock_json(m, "POST", "/__hogmock/exec-programs", NULL, program, &r);
     assert_int_equal(r.status, 201);
     resp_release(&r);
     id = new_box(c, NULL);
     memset(&ev, 0, sizeof(ev));
     hog_error_init(&err);
-    hog_client_set_deadline(c, 400);
+    hog_client_set_deadline(c, 400 * slow);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     ev.t0 = t0;
     assert_int_equal(hog_box_exec_stream(c, id, &req, on_event, &ev, &ex, &err), RC_ERR);
@@ -1254,8 +1256,8 @@ static void test_client_deadline_is_a_timeout_error(void **state)
     assert_int_equal(err.attempts, 1);
     assert_int_equal(ev.n, 1);
     assert_string_equal(buf_cstr(&ev.out), "start\n");
-    assert_true(took >= 350);
-    assert_true(took < 4000);
+    assert_true(took >= 350 * slow);
+    assert_true(took < 4000 * slow);
     buf_release(&ev.out);
     hog_error_release(&err);
     free(id);

@@ -124,7 +124,8 @@ static void test_server_schema_violations_carry_pointers(void **state)
     resp_release(&r);
 }
 
-/* A body bigger than the limit is refused from its Content-Length, before it is read. */
+/* A body bigger than the limit is refused from its Content-Length (read through unkept
+ * first unless the client waits for 100 Continue: see the next test). */
 static void test_server_refuses_an_announced_oversized_body(void **state)
 {
     struct mock *m = *state;
@@ -142,6 +143,52 @@ static void test_server_refuses_an_announced_oversized_body(void **state)
     mock_check_problem(&r, "payload_too_large");
     resp_release(&r);
     free(big);
+}
+
+/* A client that does not wait for 100 Continue has its body on the way when the headers
+ * arrive: the 413 must come after the server read it, not before, or closing on the
+ * unread bytes resets the connection and the client sees a broken pipe, not the 413. */
+static void test_server_oversized_body_without_expect_still_gets_its_413(void **state)
+{
+    struct mock *m = *state;
+    char *box = mock_new_box(m, "tok_alice");
+    size_t total = (64u << 20) + 1, sent = 0;
+    struct timeval tv = { 60L * mock_slow(), 0 };
+    struct sockaddr_in sa;
+    struct buf head = BUF_INIT;
+    char chunk[65536], answer[64];
+    ssize_t n;
+    int fd;
+
+    buf_addf(&head, "PUT /v1/hogboxes/%s/files?path=/tmp/over.bin HTTP/1.1\r\nHost: x\r\n"
+             "Authorization: Bearer tok_alice\r\nContent-Type: application/octet-stream\r\n"
+             "Content-Length: %zu\r\n\r\n", box, total);
+    memset(chunk, 'x', sizeof(chunk));
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(hogmock_port(m->hm));
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(send(fd, head.data, head.len, MSG_NOSIGNAL), (ssize_t)head.len);
+    while (sent < total) {
+        size_t want = total - sent < sizeof(chunk) ? total - sent : sizeof(chunk);
+
+        n = send(fd, chunk, want, MSG_NOSIGNAL);
+        if (n <= 0)
+            fail_msg("the body was cut off after %zu of %zu bytes", sent, total);
+        sent += (size_t)n;
+    }
+    n = recv(fd, answer, sizeof(answer) - 1, 0);
+    assert_true(n > 12);
+    answer[n] = '\0';
+    assert_memory_equal(answer, "HTTP/1.1 413", 12);
+    close(fd);
+    buf_release(&head);
+    free(box);
 }
 
 /* Chunked: no Content-Length, so the limit trips while reading. */
@@ -441,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_server_malformed_json_names_line_and_column),
         cmocka_unit_test(test_server_schema_violations_carry_pointers),
         cmocka_unit_test(test_server_refuses_an_announced_oversized_body),
+        cmocka_unit_test(test_server_oversized_body_without_expect_still_gets_its_413),
         cmocka_unit_test(test_server_refuses_an_oversized_chunked_body_while_reading),
         cmocka_unit_test(test_server_truncated_body_changes_nothing),
         cmocka_unit_test(test_server_garbage_instead_of_http_keeps_it_serving),
