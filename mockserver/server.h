@@ -78,6 +78,8 @@ struct hogmock {
     struct req_waker *streams;  /* streamed answers not yet over, to wake at stop */
     uint64_t sse_keepalive_ms;
     uint64_t id_salt;           /* makes ids differ between runs */
+    int64_t idem_purged_at;     /* hogmock's clock when expired Idempotency-Keys were last
+                                 * forgotten (sim.c, under the store lock) */
     char *owned[16];            /* copies of config strings */
 };
 

@@ -533,6 +533,7 @@ static const char idem_get_sql[] =
 static const char idem_put_sql[] =
     "INSERT OR REPLACE INTO idempotency (principal_id, op, key, request_sha256, status,"
     " location, body, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+static const char idem_purge_sql[] = "DELETE FROM idempotency WHERE created_at <= ?1";
 
 /* While locked, inside the caller's transaction: what an earlier request with this key
  * got. True when that decides the answer (a replay, a 422, or a 500 in *a); false to go on
@@ -580,14 +581,36 @@ static bool idem_check(struct req *r, const char *op, const char *key, const cha
     return decided;
 }
 
+/* While locked: forget the keys past the spec's 24 hours, at most once a minute of
+ * hogmock's clock (or whenever it is behind the last time), so that a long run holds a
+ * day of keys, not every key it ever saw. */
+static void idem_purge(struct hogmock *hm)
+{
+    int64_t now = now_ms(hm);
+    sqlite3_stmt *st;
+
+    if (now >= hm->idem_purged_at && now - hm->idem_purged_at < 60000)
+        return;
+    hm->idem_purged_at = now;
+    if (!(st = store_stmt(hm->store, idem_purge_sql)))
+        return;
+    sqlite3_bind_int64(st, 1, now - IDEM_TTL_MS);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        log_warn("cannot forget expired Idempotency-Keys: %s",
+                 sqlite3_errmsg(sqlite3_db_handle(st)));
+    sqlite3_reset(st);
+}
+
 /* While locked, in the transaction that did the work: remember its answer under key. */
 static bool idem_put(struct req *r, const char *op, const char *key, const char *fp,
                      const struct answer *a)
 {
-    sqlite3_stmt *st = store_stmt(r->hm->store, idem_put_sql);
+    sqlite3_stmt *st;
     char *text;
     int step;
 
+    idem_purge(r->hm);
+    st = store_stmt(r->hm->store, idem_put_sql);
     if (!st)
         return false;
     text = cJSON_PrintUnformatted(a->body);

@@ -587,6 +587,28 @@ static void test_idempotent_create_replays_the_first_answer(void **state)
     resp_release(&b);
 }
 
+/* A key past the spec's 24 hours is forgotten, not only replaced if it comes back: a long
+ * run holds a day of keys, not every key it ever saw. */
+static void test_idempotency_keys_past_24_hours_are_forgotten(void **state)
+{
+    struct mock *m = *state;
+    struct resp r;
+    const cJSON *j;
+
+    idem_create(m, "tok_alice", "old-key", "{}", &r);
+    assert_int_equal(r.status, 201);
+    resp_release(&r);
+    advance(m, 24ULL * 3600 * 1000 + 60000);
+    idem_create(m, "tok_alice", "new-key", "{}", &r);
+    assert_int_equal(r.status, 201);
+    resp_release(&r);
+    /* A reset of the principal removes what was still kept: the new key alone. */
+    j = mock_expect(m, "adminReset", 200, "POST", "/__hogmock/reset", NULL,
+                    "{\"principal_id\": \"pr_alice\"}", &r);
+    assert_int_equal(num(cJSON_GetObjectItem(j, "removed"), "idempotency_keys"), 1);
+    resp_release(&r);
+}
+
 static void idem_snapshot(struct mock *m, const char *box, const char *key, struct resp *r)
 {
     char h[300], target[96];
@@ -1329,6 +1351,7 @@ int main(void)
         T(test_create_from_an_unknown_snapshot_is_404),
         T(test_idempotent_create_replays_the_first_answer),
         T(test_idempotent_snapshot_replays_and_refuses_reuse),
+        T(test_idempotency_keys_past_24_hours_are_forgotten),
         T(test_list_pages_are_stable_across_creates_and_destroys),
         T(test_list_orders_by_created_at_then_id),
         T(test_list_filters_by_state_and_labels),
