@@ -23,7 +23,7 @@
 #include "harness.h"
 #include "xmalloc.h"
 
-#define RUN_LIMIT_MS 60000
+#define RUN_LIMIT_MS (60000 * mock_slow())
 
 struct fixture {
     char dir[64];
