@@ -23,6 +23,7 @@ struct principal {
     char *subject;          /* what the credential named: the token's fingerprint, a sub... */
     char *display_name;
     cJSON *attributes;      /* object of extra facts; never NULL */
+    bool packed;            /* the strings live in the principal's own allocation */
 };
 
 void principal_free(struct principal *p);

@@ -76,59 +76,54 @@ static void json_str(struct buf *b, const char *s)
 /* ,"key": for a literal key, in one append (an entry has twenty of them). */
 #define json_key(b, key) buf_add((b), ",\"" key "\":", sizeof(",\"" key "\":") - 1)
 
-/* The request headers as one object: names lowercased, repeated ones joined by ", ". */
+/* name lowercased: into buf (size bytes) when it fits, else into a new string. */
+static char *lower_name(const char *name, char *buf, size_t size)
+{
+    size_t n = strlen(name), i;
+    char *out = n < size ? buf : xmalloc(n + 1);
+
+    for (i = 0; i < n; i++)
+        out[i] = (char)tolower((unsigned char)name[i]);
+    out[n] = '\0';
+    return out;
+}
+
+/* The request headers as one object: names lowercased, repeated ones joined by ", "
+ * ("; " for Cookie) in the order they came, each value redacted. A name is written where
+ * it first appears; the few headers of a request make the scans for repeats cheap. */
 static void render_headers(struct buf *b, const char *const *h)
 {
-    struct hdr {
-        char *name;
-        struct buf value;
-    } local[16], *list = local;
-    size_t n = 0, cap = sizeof(local) / sizeof(local[0]), i, k;
     struct buf v = BUF_INIT;
+    char local[128], *lname;
+    size_t i, k;
+    bool first = true;
 
+    buf_addch(b, '{');
     for (i = 0; h && h[i] && h[i + 1]; i += 2) {
-        char *lname = xstrdup(h[i]);
-        char *c;
-
-        for (c = lname; *c; c++)
-            *c = (char)tolower((unsigned char)*c);
+        for (k = 0; k < i && strcasecmp(h[k], h[i]) != 0; k += 2)
+            ;
+        if (k < i)
+            continue;       /* joined to its first appearance */
+        lname = lower_name(h[i], local, sizeof(local));
         buf_reset(&v);
         redact_header_light(&v, lname, h[i + 1]);
-        for (k = 0; k < n && strcmp(list[k].name, lname) != 0; k++)
-            ;
-        if (k < n) {
-            buf_addstr(&list[k].value, strcmp(lname, "cookie") == 0 ? "; " : ", ");
-            buf_add(&list[k].value, v.data ? v.data : "", v.len);
-            free(lname);
-            continue;
+        for (k = i + 2; h[k] && h[k + 1]; k += 2) {
+            if (strcasecmp(h[k], h[i]) != 0)
+                continue;
+            buf_addstr(&v, strcmp(lname, "cookie") == 0 ? "; " : ", ");
+            redact_header_light(&v, lname, h[k + 1]);
         }
-        if (n == cap) {
-            cap *= 2;
-            if (list == local) {
-                list = xmalloc(cap * sizeof(*list));
-                memcpy(list, local, sizeof(local));
-            } else {
-                list = xrealloc(list, cap * sizeof(*list));
-            }
-        }
-        list[n].name = lname;
-        list[n++].value = v;
-        buf_init(&v);
-    }
-    buf_release(&v);
-    buf_addch(b, '{');
-    for (i = 0; i < n; i++) {
-        if (i)
+        if (!first)
             buf_addch(b, ',');
-        json_str(b, list[i].name);
+        first = false;
+        json_str(b, lname);
         buf_addch(b, ':');
-        buf_add_json_str(b, list[i].value.data ? list[i].value.data : "", list[i].value.len);
-        free(list[i].name);
-        buf_release(&list[i].value);
+        buf_add_json_str(b, v.data ? v.data : "", v.len);
+        if (lname != local)
+            free(lname);
     }
     buf_addch(b, '}');
-    if (list != local)
-        free(list);
+    buf_release(&v);
 }
 
 static bool json_media(const char *ct)

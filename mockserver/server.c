@@ -61,8 +61,7 @@ struct header {
 struct exchange {
     struct req r;
     struct MHD_Connection *conn;
-    char *uri;                  /* as received */
-    char *path, *query;
+    char *path, *query;         /* the URI as received, cut at '?': one allocation, path's */
     char request_id[136];       /* ours, or the real host's (req_set_request_id) */
     uint64_t arrival_ms;
     struct timespec start;
@@ -124,10 +123,30 @@ static uint64_t mix64(uint64_t x)
 
 void hogmock_new_id(struct hogmock *hm, const char *prefix, char *out, size_t size)
 {
+    static const char hex[] = "0123456789abcdef";
     uint64_t n = atomic_fetch_add(&hm->next_id, 1);
+    size_t plen = strlen(prefix), i;
+    char text[64];
 
-    /* A bijection of the counter: unique in this process, random-looking across runs. */
-    snprintf(out, size, "%s%016llx", prefix, (unsigned long long)mix64(n ^ hm->id_salt));
+    /* A bijection of the counter: unique in this process, random-looking across runs.
+     * Prefix and 16 hex digits, by hand: every request takes one. */
+    n = mix64(n ^ hm->id_salt);
+    if (!size)
+        return;
+    if (plen > sizeof(text) - 17) {
+        snprintf(out, size, "%s%016llx", prefix, (unsigned long long)n);
+        return;
+    }
+    memcpy(text, prefix, plen);
+    for (i = 0; i < 16; i++)
+        text[plen + i] = hex[(n >> (60 - 4 * i)) & 15];
+    text[plen + 16] = '\0';
+    if (plen + 17 > size) {
+        memcpy(out, text, size - 1);
+        out[size - 1] = '\0';
+    } else {
+        memcpy(out, text, plen + 17);
+    }
 }
 
 /* ---- the handler API -------------------------------------------------------------- */
@@ -1527,12 +1546,17 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     struct hogmock *hm = cls;
     struct exchange *ex = xcalloc(1, sizeof(*ex));
-    const char *q = strchr(uri, '?');
+    size_t len = strlen(uri), plen = strcspn(uri, "?");
 
     (void)conn;
-    ex->uri = xstrdup(uri);
-    ex->path = q ? xstrndup(uri, (size_t)(q - uri)) : xstrdup(uri);
-    ex->query = xstrdup(q ? q + 1 : "");
+    ex->path = xmalloc(len + 2);
+    memcpy(ex->path, uri, plen);
+    ex->path[plen] = '\0';
+    ex->query = ex->path + plen + 1;
+    if (plen < len)
+        memcpy(ex->query, uri + plen + 1, len - plen);  /* with its NUL */
+    else
+        ex->query[0] = '\0';
     ex->arrival_ms = vclock_now_ms(hm->clock);
     clock_gettime(CLOCK_MONOTONIC, &ex->start);
     hogmock_new_id(hm, "req_", ex->request_id, sizeof(ex->request_id));
@@ -1589,9 +1613,7 @@ static void exchange_free(struct exchange *ex)
     free(ex->headers);
     free(ex->resp_body);
     free(ex->content_type);
-    free(ex->uri);
     free(ex->path);
-    free(ex->query);
     free(ex);
 }
 

@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "xmalloc.h"
@@ -79,34 +80,57 @@ static char *digits(char *p, unsigned n, int width)
     return p + width;
 }
 
+/* The proleptic Gregorian date of a day counted from 1970-01-01 (days >= 0), by
+ * H. Hinnant's civil_from_days: gmtime_r takes glibc's time zone lock on every call,
+ * which the request threads would share. */
+static void civil(uint64_t days, unsigned *y, unsigned *m, unsigned *d)
+{
+    uint64_t z = days + 719468, era = z / 146097, doe = z - era * 146097;
+    uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100), mp = (5 * doy + 2) / 153;
+
+    *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (unsigned)(yoe + era * 400 + (*m <= 2));
+}
+
 void vclock_format(uint64_t unix_ms, char *out, size_t size)
 {
-    time_t secs = (time_t)(unix_ms / 1000u);
-    struct tm tm;
+    uint64_t secs = unix_ms / 1000u, sod = secs % 86400u;
+    unsigned y, mo, d;
     char text[32], *p = text;
+    size_t n;
 
-    gmtime_r(&secs, &tm);
-    if (tm.tm_year + 1900 < 1000 || tm.tm_year + 1900 > 9999) {
-        strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm);
+    civil(secs / 86400u, &y, &mo, &d);
+    if (y > 9999) {
+        time_t t = (time_t)secs;
+        struct tm tm;
+
+        if (!gmtime_r(&t, &tm) || !strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm))
+            snprintf(text, sizeof(text), "%llu", (unsigned long long)secs);
         snprintf(out, size, "%s.%03uZ", text, (unsigned)(unix_ms % 1000u));
         return;
     }
-    /* Four-digit years by hand rather than strftime and printf: every journal entry has
-     * one. */
-    p = digits(p, (unsigned)(tm.tm_year + 1900), 4);
+    /* By hand rather than strftime and printf: every journal entry has one. */
+    p = digits(p, y, 4);
     *p++ = '-';
-    p = digits(p, (unsigned)tm.tm_mon + 1, 2);
+    p = digits(p, mo, 2);
     *p++ = '-';
-    p = digits(p, (unsigned)tm.tm_mday, 2);
+    p = digits(p, d, 2);
     *p++ = 'T';
-    p = digits(p, (unsigned)tm.tm_hour, 2);
+    p = digits(p, (unsigned)(sod / 3600u), 2);
     *p++ = ':';
-    p = digits(p, (unsigned)tm.tm_min, 2);
+    p = digits(p, (unsigned)(sod / 60u % 60u), 2);
     *p++ = ':';
-    p = digits(p, (unsigned)tm.tm_sec, 2);
+    p = digits(p, (unsigned)(sod % 60u), 2);
     *p++ = '.';
     p = digits(p, (unsigned)(unix_ms % 1000u), 3);
     *p++ = 'Z';
-    *p = '\0';
-    snprintf(out, size, "%s", text);
+    n = (size_t)(p - text);
+    if (!size)
+        return;
+    if (n >= size)
+        n = size - 1;
+    memcpy(out, text, n);
+    out[n] = '\0';
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -18,6 +19,7 @@
 #include "jsonptr.h"
 #include "openapi.h"
 #include "schema.h"
+#include "vclock.h"
 #include "xmalloc.h"
 
 static struct journal_input input(const char *method, const char *path, const char *op,
@@ -532,6 +534,45 @@ static void test_journal_appends_from_many_threads(void **state)
     journal_free(j);
 }
 
+/* An entry's time is computed without gmtime_r (which takes a process-wide lock): it must
+ * be what gmtime_r and strftime give, on leap days, at century rules and at random. */
+static void check_time(uint64_t ms)
+{
+    char got[40], want[40], text[32];
+    time_t secs = (time_t)(ms / 1000u);
+    struct tm tm;
+
+    assert_non_null(gmtime_r(&secs, &tm));
+    assert_true(strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &tm) > 0);
+    snprintf(want, sizeof(want), "%s.%03uZ", text, (unsigned)(ms % 1000u));
+    vclock_format(ms, got, sizeof(got));
+    assert_string_equal(got, want);
+}
+
+static void test_journal_time_matches_gmtime(void **state)
+{
+    static const uint64_t fixed[] = {
+        0, 999, 951782400000ull /* 2000-02-29 */, 951868799999ull, 4107542400000ull
+        /* 2100-03-01 */, 4107455999999ull, 1780000000123ull, 253402300799999ull
+        /* 9999-12-31T23:59:59.999 */, 253402300800000ull /* year 10000 */,
+    };
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    char small[8];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        check_time(fixed[i]);
+    for (i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        check_time(x % 253402300800000ull);
+    }
+    vclock_format(1780000000123ull, small, sizeof(small));
+    assert_string_equal(small, "2026-05");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -549,6 +590,7 @@ int main(void)
         cmocka_unit_test(test_journal_drops_the_oldest_beyond_its_byte_budget),
         cmocka_unit_test(test_journal_takes_a_body_digest_already_taken),
         cmocka_unit_test(test_journal_appends_from_many_threads),
+        cmocka_unit_test(test_journal_time_matches_gmtime),
     };
 
     xmalloc_init_cjson();
