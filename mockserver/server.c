@@ -1935,6 +1935,21 @@ static unsigned cores(void)
     return n > 0 ? (unsigned)n : 1;
 }
 
+struct store_opener {
+    const char *path;
+    struct store *store;
+    enum rc rc;
+    struct buf err;
+};
+
+static void *store_opener_main(void *arg)
+{
+    struct store_opener *o = arg;
+
+    o->rc = store_open(o->path, &o->store, &o->err);
+    return NULL;
+}
+
 enum rc hogmock_start(const struct hogmock_config *cfg, struct hogmock **out, struct buf *err)
 {
     static const struct route *const pub_tables[] = {
@@ -1947,6 +1962,8 @@ enum rc hogmock_start(const struct hogmock_config *cfg, struct hogmock **out, st
      * set, and the loser aborts the process (libmicrohttpd 0.9.75). */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ITC
                      | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
+    struct store_opener opener = { 0 };
+    pthread_t opener_thread;
     struct timespec ts;
     enum rc rc;
     int v6 = 0, ts_v6 = 0;
@@ -1985,9 +2002,29 @@ enum rc hogmock_start(const struct hogmock_config *cfg, struct hogmock **out, st
     if ((rc = parse_listen("--listen", hm->cfg.listen, &ss, &v6, err)) != RC_OK
         || (hm->cfg.tailscale_listen && (rc = parse_listen("--tailscale-listen",
                                                            hm->cfg.tailscale_listen, &ts_ss,
-                                                           &ts_v6, err)))
-        || (hm->cfg.limits_path && (rc = sim_load_limits(&hm->limits, hm->cfg.limits_path, err)))
-        || (rc = load_side(&hm->pub, hm->cfg.spec_path, "openapi/hogplane.yaml", pub_tables, err)))
+                                                           &ts_v6, err))))
+        goto fail;
+    /* The database (its schema, a few milliseconds) is made on a thread of its own while
+     * this one reads the API's description: the two halves of the start. */
+    opener.path = hm->cfg.db_path;
+    buf_init(&opener.err);
+    if ((errno = pthread_create(&opener_thread, NULL, store_opener_main, &opener)) != 0) {
+        buf_addf(err, "cannot start a thread: %s", strerror(errno));
+        rc = RC_ERR;
+        goto fail;
+    }
+    if (!(hm->cfg.limits_path && (rc = sim_load_limits(&hm->limits, hm->cfg.limits_path, err)))
+        && !(rc = load_side(&hm->pub, hm->cfg.spec_path, "openapi/hogplane.yaml", pub_tables,
+                            err)))
+        rc = RC_OK;
+    pthread_join(opener_thread, NULL);
+    hm->store = opener.store;
+    if (rc == RC_OK && opener.rc != RC_OK) {
+        buf_addstr(err, buf_cstr(&opener.err));
+        rc = opener.rc;
+    }
+    buf_release(&opener.err);
+    if (rc != RC_OK)
         goto fail;
     /* A description given on the command line stops the start when it is wrong; the
      * bundled one is known good and loads beside the rest of the start. */
@@ -2002,8 +2039,6 @@ enum rc hogmock_start(const struct hogmock_config *cfg, struct hogmock **out, st
     } else {
         hm->admin_loading = true;
     }
-    if ((rc = store_open(hm->cfg.db_path, &hm->store, err)))
-        goto fail;
     hm->clock = vclock_new(hm->cfg.virtual_clock);
     hm->sse_keepalive_ms = hm->cfg.sse_keepalive_ms ? hm->cfg.sse_keepalive_ms
                                                     : DEFAULT_SSE_KEEPALIVE_MS;
