@@ -16,6 +16,11 @@ static void sha256_fetch(void)
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
+void digest_prepare(void)
+{
+    pthread_once(&sha256_once, sha256_fetch);
+}
+
 void digest_sha256(const void *data, size_t len, unsigned char out[DIGEST_SHA256_LEN])
 {
     unsigned int n = 0;

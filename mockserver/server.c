@@ -1946,6 +1946,8 @@ static void *store_opener_main(void *arg)
 {
     struct store_opener *o = arg;
 
+    /* SHA-256 as well: checking the description's cache and every token need it. */
+    digest_prepare();
     o->rc = store_open(o->path, &o->store, &o->err);
     return NULL;
 }
