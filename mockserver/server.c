@@ -1883,7 +1883,11 @@ static struct MHD_Daemon *start_listener(struct hogmock *hm, unsigned flags,
     struct MHD_Daemon *d;
     char host[INET6_ADDRSTRLEN];
 
-    /* The logger goes first: MHD reports problems with the options that follow it. */
+    /* The logger goes first: MHD reports problems with the options that follow it.
+     * A connection's memory pool holds its request's headers, then the buffers MHD reads
+     * an upload into (half of it) and writes a streamed answer from (what is free): at
+     * 64 KiB the exec stream runs 12-20% faster than at 32. MHD zeroes the whole pool
+     * before each keep-alive request, which costs GET /v1/me ~1.3 us more. */
     d = MHD_start_daemon(
         flags | (v6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL, on_request, hm,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
@@ -1893,7 +1897,7 @@ static struct MHD_Daemon *start_listener(struct hogmock *hm, unsigned flags,
         MHD_OPTION_NOTIFY_COMPLETED, on_done, hm,
         MHD_OPTION_UNESCAPE_CALLBACK, no_unescape, NULL,
         MHD_OPTION_CONNECTION_TIMEOUT, 120u,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
         MHD_OPTION_END);
     if (!d)
         return NULL;
