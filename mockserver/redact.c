@@ -7,8 +7,10 @@
 
 #include "auth.h"
 
-/* Names that carry a credential outright. A cookie is not one of them: its names are kept,
- * only its values go. */
+/* Names that carry a credential outright: the exact ones, and any holding one of the
+ * parts. A cookie is not one of them: its names are kept, only its values go. Every
+ * header of every request is asked, so the parts are looked for in one pass, by their
+ * first letter. */
 static bool credential_name(const char *name)
 {
     static const char *const exact[] = {
@@ -28,9 +30,13 @@ static bool credential_name(const char *name)
     for (p = exact; *p; p++)
         if (strcmp(lower, *p) == 0)
             return true;
-    for (p = parts; *p; p++)
-        if (strstr(lower, *p))
-            return true;
+    for (i = 0; lower[i]; i++) {
+        if (!strchr("tspca", lower[i]))
+            continue;
+        for (p = parts; *p; p++)
+            if (**p == lower[i] && strncmp(lower + i, *p, strlen(*p)) == 0)
+                return true;
+    }
     return false;
 }
 
