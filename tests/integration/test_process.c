@@ -28,12 +28,9 @@
 #include "harness.h"
 #include "xmalloc.h"
 
-/* Sanitized binaries start and stop several times slower; bounds scale with this. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SLOW 4
-#else
-#define SLOW 1
-#endif
+/* Sanitized binaries, and those valgrind runs, start and stop several times slower;
+ * bounds scale with this. */
+#define SLOW mock_slow()
 
 #define MAX_PROCS 4
 
