@@ -1822,13 +1822,17 @@ static cJSON *load_built_form(const char *yaml, const char *bundled)
     char hex[65];
 
     buf_addf(&name, "share/%s.cache", bundled);
+    /* Parsed before the YAML is hashed: libcrypto's first SHA-256 (loading its provider,
+     * a few milliseconds) is being fetched on another thread meanwhile. */
     if (bundle_build_path(buf_cstr(&name), &where) && read_whole(buf_cstr(&where), &form)
-        && form.len > 65 && form.data[64] == '\n' && read_whole(yaml, &src)) {
+        && form.len > 65 && form.data[64] == '\n' && read_whole(yaml, &src)
+        && yamljson_parse(form.data + 65, form.len - 65, buf_cstr(&where), &doc, NULL)
+           == RC_OK) {
         digest_sha256_hex(src.data, src.len, hex);
-        if (memcmp(hex, form.data, 64) == 0
-            && yamljson_parse(form.data + 65, form.len - 65, buf_cstr(&where), &doc, NULL)
-               != RC_OK)
+        if (memcmp(hex, form.data, 64) != 0) {
+            cJSON_Delete(doc);
             doc = NULL;
+        }
     }
     buf_release(&name);
     buf_release(&where);
