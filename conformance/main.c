@@ -94,6 +94,8 @@ static const char usage[] =
     "    --scenarios DIR      where the scenario files are (default: conformance/scenarios\n"
     "                         of the kit)\n"
     "    --hogmock FILE       the hogmock binary (default: hogmock beside hogconf)\n"
+    "    --hogmock-wait S     how long each hogmock may take to start, 1 to 3600 s\n"
+    "                         (default 20; more on a slow or emulated machine)\n"
     "    -q, --quiet          print only what is not a pass, and the summary\n"
     "    -h, --help           show this text\n"
     "\n"
@@ -142,7 +144,7 @@ struct opts {
     const char *target, *adapter, *host, *token, *token_file;
     const char *suites[MAX_FILTERS], *globs[MAX_FILTERS], *skips[MAX_FILTERS];
     size_t nsuites, nglobs, nskips;
-    unsigned shard_i, shard_n, jobs;
+    unsigned shard_i, shard_n, jobs, hogmock_wait;
     const char *junit, *json, *artifacts, *baseline, *scenarios, *hogmock;
     unsigned long long seed;
     const char *run_id;
@@ -169,7 +171,7 @@ static bool known_option(const char *name)
     static const char *const with_value[] = {
         "--target", "--adapter", "--host", "--token", "--token-file", "--suite", "--scenario",
         "--skip", "--shard", "--jobs", "--seed", "--run-id", "--junit", "--json", "--artifacts", "--baseline",
-        "--scenarios", "--hogmock",
+        "--scenarios", "--hogmock", "--hogmock-wait",
     };
     size_t i;
 
@@ -278,6 +280,12 @@ static int parse(int argc, char **argv, struct opts *o)
             o->scenarios = val;
         } else if (IS("--hogmock")) {
             o->hogmock = val;
+        } else if (IS("--hogmock-wait")) {
+            unsigned long long v;
+
+            if (!parse_uint(val, 3600, &v) || v == 0)
+                return bad_usage("--hogmock-wait takes 1 to 3600 seconds, not '%s'", val);
+            o->hogmock_wait = (unsigned)v;
         } else {
             return bad_usage("unknown option '%s'", name);
         }
@@ -481,6 +489,7 @@ int main(int argc, char **argv)
     run.real = strcmp(o.target, "real") == 0;
     run.adapter = buf_cstr(&adapter);
     run.hogmock = buf_cstr(&hogmock);
+    run.hogmock_wait_s = o.hogmock_wait;
     run.tokens = buf_cstr(&tokens);
     run.host = o.host;
     run.token = o.token;

@@ -9,7 +9,6 @@
 #include "xmalloc.h"
 
 #define MAX_ARGS 64
-#define START_MS 20000
 
 static void tail_of(const char *path, struct buf *out)
 {
@@ -34,7 +33,7 @@ static void tail_of(const char *path, struct buf *out)
 }
 
 enum rc mockproc_start(struct mockproc *m, const char *exe, const char *const *args,
-                       const char *dir, struct buf *err)
+                       const char *dir, unsigned wait_s, struct buf *err)
 {
     char *argv[MAX_ARGS + 8];
     struct buf ready = BUF_INIT, log = BUF_INIT, url = BUF_INIT;
@@ -59,7 +58,9 @@ enum rc mockproc_start(struct mockproc *m, const char *exe, const char *const *a
     rc = child_start(&m->child, argv, NULL, false, m->log_path, err);
     if (rc != RC_OK)
         goto out;
-    end = child_now_ms() + START_MS;
+    if (!wait_s)
+        wait_s = MOCKPROC_WAIT_S;
+    end = child_now_ms() + 1000LL * wait_s;
     while (!m->url) {
         FILE *f = fopen(buf_cstr(&ready), "r");
         struct timespec ts = { 0, 5 * 1000000L };
@@ -83,7 +84,8 @@ enum rc mockproc_start(struct mockproc *m, const char *exe, const char *const *a
             goto out;
         }
         if (child_now_ms() > end) {
-            buf_addf(err, "hogmock ('%s') was not ready after %d s", exe, START_MS / 1000);
+            buf_addf(err, "hogmock ('%s') was not ready after %u s (--hogmock-wait)", exe,
+                     wait_s);
             tail_of(m->log_path, err);
             rc = RC_TIMEOUT;
             goto out;

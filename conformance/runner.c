@@ -1409,7 +1409,8 @@ static void run_one(struct shared *sh, struct result *r)
         struct buf why = BUF_INIT;
 
         mock_args(run, args);
-        if (mockproc_start(&c.own, run->hogmock, args, c.dir, &why) != RC_OK) {
+        if (mockproc_start(&c.own, run->hogmock, args, c.dir, run->hogmock_wait_s, &why)
+            != RC_OK) {
             set_outcome(&c, OUTCOME_ERROR, "its own hogmock did not start: %s", buf_cstr(&why));
             buf_release(&why);
             goto finish;
@@ -1601,7 +1602,7 @@ enum rc runner_run(struct run *run, const struct scenario *const *sel, size_t n,
     if (!run->real)
         make_issuer_keys(run);
     mock_args(run, args);
-    rc = mockproc_start(&mock, run->hogmock, args, run->workdir, err);
+    rc = mockproc_start(&mock, run->hogmock, args, run->workdir, run->hogmock_wait_s, err);
     if (rc != RC_OK)
         goto out;
     run->mock_url = xstrdup(mock.url);

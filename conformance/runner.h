@@ -37,6 +37,7 @@ struct run {
     bool real;              /* target real: hogmock in proxy mode before host */
     const char *adapter;    /* the adapter command (run by /bin/sh) */
     const char *hogmock;    /* the hogmock binary */
+    unsigned hogmock_wait_s; /* how long a hogmock may take to start (0: 20 s) */
     const char *tokens;     /* fixtures/auth/tokens.yaml */
     const char *host;       /* real: the host's base URL */
     const char *token;      /* real: the credential */

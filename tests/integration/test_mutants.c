@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
+#include "harness.h"
 
 static const struct mutant {
     int k;
@@ -68,8 +69,8 @@ static int find_build(void **state)
 /* Run hogconf with the adapter over the given scenarios; its output into out. */
 static int hogconf(const char *adapter, const char *const *ids, size_t n_ids, struct buf *out)
 {
-    char exe[PATH_MAX + 16], path[] = "/tmp/test_mutants.XXXXXX", chunk[4096];
-    const char *argv[8 + 2 * N_MUTANTS];
+    char exe[PATH_MAX + 16], path[] = "/tmp/test_mutants.XXXXXX", chunk[4096], wait[16];
+    const char *argv[10 + 2 * N_MUTANTS];
     size_t argc = 0, i, got;
     int fd, status;
     pid_t pid;
@@ -81,6 +82,10 @@ static int hogconf(const char *adapter, const char *const *ids, size_t n_ids, st
     argv[argc++] = "-q";
     argv[argc++] = "--adapter";
     argv[argc++] = adapter;
+    /* Under valgrind each hogmock takes seconds to start. */
+    snprintf(wait, sizeof(wait), "%d", 20 * mock_slow());
+    argv[argc++] = "--hogmock-wait";
+    argv[argc++] = wait;
     for (i = 0; i < n_ids; i++) {
         argv[argc++] = "--scenario";
         argv[argc++] = ids[i];
