@@ -46,7 +46,7 @@ struct hogmock_config {
     const char *tailscale_listen; /* NULL: none; "HOST:PORT" of the Tailscale ingress listener */
     const char *const *issuers; /* NULL or NULL-terminated: built-in OIDC issuers to run, "k8s"
                                  * or "github", or "NAME=PEMFILE" with a key; read at start */
-    unsigned threads;           /* 0: one per core */
+    unsigned threads;           /* 0: two per core */
     uint64_t boot_ms;           /* how long a new box stays "creating" */
     uint64_t snapshot_ms;       /* how long a box stays "snapshotting" */
     bool virtual_clock;         /* time moves only through the admin clock API */

@@ -105,7 +105,7 @@ static const char usage[] =
     "                         through the admin clock API, and exec's sleep costs no time\n"
     "    --boot-ms N          new hogboxes stay 'creating' for N ms (default 0)\n"
     "    --snapshot-ms N      snapshots keep a box 'snapshotting' for N ms (default 0)\n"
-    "    --threads N          request threads (default: one per core)\n"
+    "    --threads N          request threads (default: two per core)\n"
     "    --journal-max N      requests kept in the journal (default 100000; past 24 MiB of\n"
     "                         entries the oldest go too)\n"
     "    --sse-keepalive-ms N a silent exec stream gets a ': keepalive' comment every N ms\n"
