@@ -213,6 +213,7 @@ static struct principal *principal_from(const struct cached *c)
     struct principal *p = xmalloc(sizeof(*p) + lid + lfp + lname + sizeof(path) + 3);
     char *at = (char *)(p + 1);
 
+    memset(p, 0, sizeof(*p));
     p->id = pack(&at, c->principal_id, lid);
     p->auth_path = pack(&at, path, sizeof(path) - 1);
     p->subject = pack(&at, c->fingerprint, lfp);

@@ -9,8 +9,9 @@
 
 struct digest_sha256;
 
-/* Fetch SHA-256 from libcrypto now (its first fetch loads the provider, a fraction of a
- * millisecond) rather than on first use. Thread-safe; optional. */
+/* Fetch SHA-256 from libcrypto now (its first fetch reads OpenSSL's configuration and
+ * loads the provider: a few milliseconds) rather than on first use. Thread-safe;
+ * optional. */
 void digest_prepare(void);
 
 /* SHA-256 of len bytes of data (NULL allowed when len is 0) into out. Thread-safe. */
