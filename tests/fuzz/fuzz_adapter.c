@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "child.h"
 #include "match.h"
+#include "utf8check.h"
 #include "xmalloc.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -40,37 +41,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         "  \"data\": {\"$bytes\": {\"size\": 3, \"repeat\": \"a\"}}}},"
         " {\"ok\": {\"$present\": true}, \"value\": [1, {\"$type\": \"string\"}, {\"$present\": false}]}]");
     return 0;
-}
-
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0, k, need;
-    uint32_t cp;
-
-    while (i < n) {
-        if (s[i] < 0x80) {
-            i++;
-            continue;
-        }
-        if (s[i] >= 0xC2 && s[i] <= 0xDF)
-            need = 1, cp = s[i] & 0x1F;
-        else if (s[i] >= 0xE0 && s[i] <= 0xEF)
-            need = 2, cp = s[i] & 0x0F;
-        else if (s[i] >= 0xF0 && s[i] <= 0xF4)
-            need = 3, cp = s[i] & 0x07;
-        else
-            return false;
-        for (k = 1; k <= need; k++) {
-            if (i + k >= n || (s[i + k] & 0xC0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((need == 2 && cp < 0x800) || (need == 3 && cp < 0x10000) || cp > 0x10FFFF
-            || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += need + 1;
-    }
-    return true;
 }
 
 static void check_result(const cJSON *result, const cJSON *events)
